@@ -1,0 +1,75 @@
+"""Turning config nodes into objects: data, models, callbacks, loggers and the Trainer."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import get_class, instantiate
+from omegaconf import DictConfig
+
+from seqlab.config import ConfigError, resolve_threads, to_plain
+
+log = logging.getLogger(__name__)
+
+
+def build(node: DictConfig | dict, **extra: Any) -> Any:
+    """Call the node's `_target_` with its other keys (as plain data) and `extra`.
+
+    Models and data modules are built this way rather than with `instantiate`, so nested
+    optimizer and scheduler configs reach them as plain dicts, which is what they save in
+    their hyperparameters and so in checkpoints.
+    """
+    kwargs = dict(to_plain(node))
+    target = kwargs.pop("_target_", None)
+    if target is None:
+        raise ConfigError(f"config node {sorted(kwargs)} has no _target_ to build")
+    return get_class(target)(**kwargs, **extra)
+
+
+def build_all(group: DictConfig | None) -> list[Any]:
+    """Instantiate every entry of a group such as `callbacks` or `logger`; null entries skip."""
+    if not group:
+        return []
+    return [instantiate(node) for node in group.values() if node and "_target_" in node]
+
+
+class _DropTips(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip:" not in record.getMessage()
+
+
+def quiet_lightning() -> None:
+    """One copy of each Lightning message, without advertising, and no known-noise warnings.
+
+    `import lightning` adds its own console handler; once Hydra has configured the root
+    logger (console and the run's log file) that handler only prints every line twice.
+    """
+    if logging.getLogger().handlers:
+        logging.getLogger("lightning").handlers.clear()
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _DropTips) for f in rank_zero.filters):
+        rank_zero.addFilter(_DropTips())
+    # Raised inside Lightning against newer torch; nothing a user can act on.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+
+
+def setup_torch(cfg: DictConfig, parallel_jobs: int = 1) -> int:
+    """Apply the thread setting and check that the requested accelerator exists."""
+    quiet_lightning()
+    threads = resolve_threads(cfg.get("threads", "auto"), parallel_jobs)
+    torch.set_num_threads(threads)
+    accelerator = str(cfg.trainer.get("accelerator", "auto"))
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(
+            f"trainer.accelerator={accelerator}: no CUDA device is visible here; "
+            "use trainer.accelerator=auto or cpu"
+        )
+    return threads
+
+
+def build_trainer(cfg: DictConfig, callbacks: list[L.Callback], loggers: list[Any]) -> L.Trainer:
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)

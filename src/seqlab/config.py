@@ -1,0 +1,195 @@
+"""Config plumbing that must stay light: resolvers, value checks and thread settings.
+
+Nothing here imports torch or lightning, so a bad command line fails in well under a second.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+# conf/ sits at the top of the repository, beside src/.
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+class ConfigError(ValueError):
+    """A config value that is not allowed; the message is one line naming the key."""
+
+
+def register_resolvers() -> None:
+    """Register seqlab's OmegaConf resolvers (idempotent).
+
+    `${uid:}` is a short random id. Like Hydra's `${now:}` it is cached on the config, and
+    Hydra copies that cache into every job of a multirun, so all jobs of one sweep agree on
+    the sweep directory while two runs started in the same second still get different ones.
+    """
+    if not OmegaConf.has_resolver("uid"):
+        OmegaConf.register_new_resolver("uid", lambda: secrets.token_hex(3), use_cache=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Value checks. Hydra already rejects unknown keys (struct mode); these catch wrong types and
+# out-of-range values before any model is built. Keys absent from a config are skipped, so
+# one table serves every experiment.
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: type  # int, float or str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # low < value instead of low <= value
+    high_open: bool = False
+    choices: tuple[Any, ...] = ()  # allowed literal values (checked before the type)
+    optional: bool = False  # null allowed
+
+    def allowed(self) -> str:
+        """What the rule allows, in words."""
+        what = {int: "an integer", float: "a number", str: "a string"}[self.kind]
+        if self.low is not None and self.high is not None:
+            lo = "(" if self.low_open else "["
+            hi = ")" if self.high_open else "]"
+            what += f" in {lo}{_fmt(self.low)}, {_fmt(self.high)}{hi}"
+        elif self.low is not None:
+            what += f" {'>' if self.low_open else '>='} {_fmt(self.low)}"
+        elif self.high is not None:
+            what += f" {'<' if self.high_open else '<='} {_fmt(self.high)}"
+        extras = [repr(c) if isinstance(c, str) else str(c) for c in self.choices]
+        if self.optional:
+            extras.append("null")
+        if extras:
+            what = (what + " or " if self.kind is not str else "") + " or ".join(extras)
+        return what
+
+    def ok(self, value: Any) -> bool:
+        if value is None:
+            return self.optional
+        if value in self.choices:
+            return True
+        if self.kind is str:
+            return not self.choices and isinstance(value, str)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.kind is int and not isinstance(value, int):
+            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return not (
+            self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        )
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+POSITIVE_INT = Rule(int, low=1)
+POSITIVE = Rule(float, low=0, low_open=True)
+FRACTION = Rule(float, low=0, high=1)
+
+RULES: dict[str, Rule] = {
+    "seed": Rule(int, low=0),
+    "threads": Rule(int, low=1, choices=("auto",)),
+    "monitor.mode": Rule(str, choices=("min", "max")),
+    # models
+    "model.hidden_dim": POSITIVE_INT,
+    "model.embedding_dim": POSITIVE_INT,
+    "model.num_layers": POSITIVE_INT,
+    "model.lr": POSITIVE,
+    "model.scheduler_interval": Rule(str, choices=("epoch", "step")),
+    # data
+    "data.length": POSITIVE_INT,
+    "data.n": POSITIVE_INT,
+    "data.n_val": POSITIVE_INT,
+    "data.n_test": POSITIVE_INT,
+    "data.num_prob": FRACTION,
+    "data.low": Rule(int),
+    "data.high": Rule(int),
+    "data.input_scale": POSITIVE,
+    "data.target_scale": POSITIVE,
+    "data.batch_size": Rule(int, low=1, optional=True),
+    "data.mode": Rule(str, choices=("torch", "tutorial")),
+    "data.seed": Rule(int, low=0),
+    # trainer
+    "trainer.max_epochs": Rule(int, low=-1),
+    "trainer.min_epochs": Rule(int, low=0, optional=True),
+    "trainer.max_steps": Rule(int, low=-1),
+    "trainer.log_every_n_steps": POSITIVE_INT,
+    "trainer.check_val_every_n_epoch": Rule(int, low=1, optional=True),
+    "trainer.accelerator": Rule(str),
+}
+
+
+def validate(cfg: DictConfig, rules: dict[str, Rule] = RULES) -> None:
+    """Raise ConfigError for the first value in `cfg` that its rule does not allow."""
+    for key, rule in rules.items():
+        value = OmegaConf.select(cfg, key, default="__absent__")
+        if isinstance(value, str) and value == "__absent__":
+            continue
+        if not rule.ok(value):
+            raise ConfigError(f"{key}={value!r} is not allowed: expected {rule.allowed()}")
+    _check_relations(cfg)
+
+
+def _check_relations(cfg: DictConfig) -> None:
+    data = cfg.get("data") or {}
+    if "low" in data and "high" in data and data.low > data.high:
+        raise ConfigError(
+            f"data.low={data.low} > data.high={data.high}: the value range must not be empty"
+        )
+    if data.get("mode") == "tutorial" and (data.get("low"), data.get("high")) != (-100, 99):
+        raise ConfigError(
+            "data.mode='tutorial' draws the notebook's values: it needs data.low=-100, data.high=99"
+        )
+
+
+def to_plain(cfg: Any) -> Any:
+    """A resolved DictConfig/ListConfig as plain dicts and lists (safe to pickle and to save)."""
+    if isinstance(cfg, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(cfg, resolve=True)
+    return cfg
+
+
+def flat_scalars(tree: dict, prefix: str = "", skip: Iterable[str] = ()) -> dict[str, Any]:
+    """Flatten nested dicts to 'a.b' keys, keeping scalar leaves (lists and targets dropped)."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if key == "_target_" or key == "_partial_" or name in skip:
+            continue
+        if isinstance(value, dict):
+            out.update(flat_scalars(value, f"{name}.", skip))
+        elif isinstance(value, (int, float, str, bool)) or value is None:
+            out[name] = value
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Threads
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def resolve_threads(setting: int | str, parallel_jobs: int = 1) -> int:
+    """Torch threads for one job: an explicit number, or 'auto' = cores / parallel jobs.
+
+    Small LSTMs gain little from a second thread and lose a lot when another process
+    competes for the core, so jobs that run side by side split the cores between them.
+    """
+    if setting != "auto":
+        return int(setting)
+    return max(1, available_cores() // max(1, parallel_jobs))

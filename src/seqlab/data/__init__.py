@@ -1,0 +1,1 @@
+"""LightningDataModules and the tensor batching they share."""

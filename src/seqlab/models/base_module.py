@@ -1,0 +1,44 @@
+"""What seqlab's LightningModules share: optimizer and LR scheduler built from config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+
+# Used when a config gives no optimizer: the lr always comes from the module's `lr`.
+DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True}
+
+
+class SeqlabModule(L.LightningModule):
+    """Base LightningModule: `lr`, `optimizer`, `scheduler` and `scheduler_interval` hparams.
+
+    `optimizer` and `scheduler` are Hydra configs with `_partial_: true`, kept as plain dicts
+    in the hyperparameters (so checkpoints hold data, not objects) and instantiated here.
+    The learning rate lives in `lr` alone, so a sweep over `model.lr` needs no interpolation.
+    """
+
+    def configure_optimizers(self) -> Any:
+        hp = self.hparams
+        make_optimizer = instantiate(hp.optimizer or DEFAULT_OPTIMIZER)
+        optimizer = make_optimizer(self.parameters(), lr=hp.lr)
+        if not hp.get("scheduler"):
+            return optimizer
+        scheduler = instantiate(hp.scheduler)(optimizer)
+        interval = hp.get("scheduler_interval", "epoch")
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": interval},
+        }
+
+    def log_split(self, stage: str, name: str, value: Any, batch_size: int) -> None:
+        """Log `stage/name`: per epoch, and for training also per step."""
+        self.log(
+            f"{stage}/{name}",
+            value,
+            on_step=stage == "train",
+            on_epoch=True,
+            prog_bar=name == "loss",
+            batch_size=batch_size,
+        )

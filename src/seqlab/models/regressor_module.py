@@ -1,0 +1,60 @@
+"""LightningModule that trains an LSTMRegressor with MSE."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torchmetrics import MeanSquaredError
+
+from seqlab.data.batches import Batch
+from seqlab.models.base_module import SeqlabModule
+from seqlab.models.lstm_regressor import LSTMRegressor
+
+
+class RegressorModule(SeqlabModule):
+    """Sequence -> number regression (e.g. the sum of the sequence).
+
+    `loss` is the MSE the optimizer sees (in the data's scaled units); `mse` is the same
+    error in the original units (divided by `target_scale`), comparable across scalings.
+    """
+
+    def __init__(
+        self,
+        hidden_dim: int = 64,
+        num_layers: int = 1,
+        input_dim: int = 1,
+        lr: float = 3e-3,
+        optimizer: dict | None = None,
+        scheduler: dict | None = None,
+        scheduler_interval: str = "epoch",
+        target_scale: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(logger=False)
+        self.net = LSTMRegressor(input_dim, hidden_dim, output_dim=1, num_layers=num_layers)
+        # One metric object per stage: their running states must not mix.
+        self.train_mse, self.val_mse, self.test_mse = (MeanSquaredError() for _ in range(3))
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, L, input_dim), in the data's scaled units -> predictions (B, 1), same units."""
+        return self.net(x, lengths)
+
+    def _step(self, batch: Batch, stage: str) -> torch.Tensor:
+        x, y = batch["x"], batch["y"]  # (B, L, 1), (B, 1)
+        pred = self(x, batch.get("lengths"))  # (B, 1)
+        loss = F.mse_loss(pred, y)
+        scale = self.hparams.target_scale
+        metric = getattr(self, f"{stage}_mse")
+        metric(pred.detach() / scale, y / scale)
+        self.log_split(stage, "loss", loss, len(x))
+        self.log_split(stage, "mse", metric, len(x))
+        return loss
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self._step(batch, "test")

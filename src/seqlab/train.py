@@ -1,0 +1,115 @@
+"""train(cfg): one run, from config to run directory. Called by `seqlab-train` and tests."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from omegaconf import DictConfig
+
+from seqlab.build import build, build_all, build_trainer, setup_torch
+from seqlab.callbacks import ConfigInCheckpoint, MetricHistory, scalar_metrics
+from seqlab.config import flat_scalars, to_plain
+from seqlab.rundir import RunRecord
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
+    """Train (and test) the model that `cfg` describes; return what metrics.json holds.
+
+    The run directory is `cfg.paths.output_dir`. metrics.json says "running" from the start,
+    and "failed" (with the error) if anything raises; the exception is then re-raised.
+    """
+    run_dir = Path(cfg.paths.output_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    monitor, mode = cfg.monitor.metric, cfg.monitor.mode
+    start = time.time()
+    record = RunRecord(run_dir, status="running", monitor=monitor, mode=mode, seed=cfg.seed)
+    try:
+        result = _fit_and_test(cfg, run_dir, monitor, mode, parallel_jobs)
+    except BaseException as e:  # KeyboardInterrupt too: the record must not say "running"
+        record.update(status="failed", error=f"{type(e).__name__}: {e}", wall_s=_since(start))
+        raise
+    record.update(**result, wall_s=_since(start))
+    log.info("status %s, best %s = %s", result["status"], monitor, result["best"].get(monitor))
+    return record.data
+
+
+def _fit_and_test(
+    cfg: DictConfig, run_dir: Path, monitor: str, mode: str, parallel_jobs: int
+) -> dict[str, Any]:
+    threads = setup_torch(cfg, parallel_jobs)
+    # Seed first, then build the data (its generators are seeded separately) and then the
+    # model, so the model's initial weights depend on the seed alone (the notebook's order).
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = build(cfg.data)
+    model = build(cfg.model, **datamodule.model_kwargs())
+
+    history = MetricHistory(monitor, mode)
+    callbacks = [*build_all(cfg.get("callbacks")), history, ConfigInCheckpoint(to_plain(cfg))]
+    loggers = build_all(cfg.get("logger"))
+    trainer = build_trainer(cfg, callbacks, loggers)
+    log.info(
+        "training %s on %s (%d threads)",
+        type(model).__name__,
+        trainer.strategy.root_device,
+        threads,
+    )
+    log_hparams(trainer, cfg)  # now, so that a run still training shows its settings
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    final = scalar_metrics(trainer.callback_metrics)
+
+    if cfg.get("test_after_fit") and not trainer.interrupted:
+        best_ckpt = trainer.checkpoint_callback and trainer.checkpoint_callback.best_model_path
+        trainer.test(
+            model, datamodule=datamodule, ckpt_path="best" if best_ckpt else None, verbose=False
+        )
+        final.update(scalar_metrics(trainer.callback_metrics))
+
+    best = history.best() or {}
+    diverged = any(not math.isfinite(v) for k, v in final.items() if k.endswith("/loss"))
+    log_hparams(trainer, cfg, {"hp_metric": best.get(monitor, math.nan)})
+    return {
+        "status": "diverged" if diverged else "completed",
+        "best": best,
+        "final": final,
+        "epochs": trainer.current_epoch,
+        "global_step": trainer.global_step,
+        "threads": threads,
+        "checkpoints": checkpoint_paths(trainer, run_dir),
+        "history": history.history,
+    }
+
+
+def checkpoint_paths(trainer: L.Trainer, run_dir: Path) -> dict[str, str]:
+    """Checkpoint files of the run, relative to the run directory."""
+    paths = {}
+    for callback in trainer.checkpoint_callbacks:
+        for name, path in (("best", callback.best_model_path), ("last", callback.last_model_path)):
+            if path:
+                paths[name] = str(Path(path).resolve().relative_to(run_dir.resolve()))
+    return paths
+
+
+def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict | None = None) -> None:
+    """Register the run's hyperparameters; at the end, with the best monitored value as
+    `hp_metric`, so TensorBoard's HParams tab lists every run of a sweep with its result.
+    """
+    tree = {k: to_plain(cfg[k]) for k in ("model", "data") if k in cfg}
+    params = flat_scalars(tree)
+    params.update(seed=cfg.seed, **{"trainer.max_epochs": cfg.trainer.get("max_epochs")})
+    for logger in trainer.loggers:
+        if metrics and hasattr(logger.experiment, "add_text"):  # TensorBoard
+            logger.log_hyperparams(params, metrics=metrics)
+        else:
+            logger.log_hyperparams(params)
+        logger.save()
+
+
+def _since(start: float) -> float:
+    return round(time.time() - start, 3)
