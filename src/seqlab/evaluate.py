@@ -56,8 +56,8 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     """Run the test split through the checkpoint's model; write metrics.json; return it."""
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = load_checkpoint(cfg.ckpt_path)  # errors name the path as the user gave it
     ckpt_path = Path(cfg.ckpt_path).resolve()
-    ckpt = load_checkpoint(ckpt_path)
     data_cfg = checkpoint_data_config(ckpt, cfg.get("data"))
     start = time.time()
     record = RunRecord(run_dir, status="running", ckpt_path=str(ckpt_path))

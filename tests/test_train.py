@@ -1,0 +1,105 @@
+"""train() end to end, in-process, on shrunk configs."""
+
+import math
+
+import pytest
+import torch
+
+from seqlab.models.tagger_module import TaggerModule
+from seqlab.train import train
+from tests.conftest import (
+    assert_run_contract,
+    compose_train,
+    read_tensorboard,
+    tensorboard_hparams,
+)
+
+
+def test_tutorial_sum_reproduces_the_notebooks_losses(tmp_path):
+    # The notebook printed: "Epoch: 1 ... Loss: 7034.8" and "Epoch: 10 ... Loss: 5015.2".
+    cfg = compose_train(
+        ["experiment=tutorial_sum", "trainer.max_epochs=10", "test_after_fit=false"], tmp_path
+    )
+    metrics = train(cfg)
+    losses = {row["epoch"]: row["train/loss"] for row in metrics["history"]}
+    assert losses[1] == pytest.approx(7034.8, rel=5e-3)
+    assert losses[10] == pytest.approx(5015.2, rel=5e-3)
+    assert metrics["epochs"] == 10 and metrics["global_step"] == 10  # one full batch per epoch
+
+
+def test_tutorial_tagger_tags_both_sentences(tmp_path):
+    metrics = train(compose_train(["experiment=tutorial_tagger"], tmp_path))
+    assert metrics["epochs"] == 300 and metrics["global_step"] == 600  # one sentence per step
+    assert metrics["final"]["test/acc"] == 1.0
+    model = TaggerModule.load_from_checkpoint(tmp_path / "checkpoints" / "last.ckpt")
+    tagged = model.tag(["The dog ate the apple".split(), "the book ate the apple".split()])
+    assert tagged == [["DET", "NN", "V", "DET", "NN"]] * 2
+    # The same tags were printed and logged to TensorBoard as text at the end of training.
+    acc = read_tensorboard(tmp_path / "tensorboard")
+    text_tags = acc.Tags()["tensors"]
+    assert "examples/tagged/text_summary" in text_tags
+    text = acc.Tensors("examples/tagged/text_summary")[-1].tensor_proto.string_val[0].decode()
+    assert "The/DET dog/NN ate/V the/DET apple/NN" in text
+    assert "the/DET book/NN ate/V the/DET apple/NN" in text
+
+
+SMALL_SUM = [
+    "experiment=sum",
+    "data.n=256",
+    "data.n_val=64",
+    "data.n_test=64",
+    "data.length=4",
+    "trainer.max_epochs=2",
+    "trainer.log_every_n_steps=1",
+]
+
+
+def test_sum_run_directory_and_tensorboard(tmp_path):
+    metrics = train(compose_train(SMALL_SUM, tmp_path))
+    assert_run_contract(tmp_path, by_hydra=False)
+    assert set(metrics["final"]) >= {"train/loss", "val/loss", "val/mse", "test/loss", "test/mse"}
+    # val/mse is in original units: the scaled loss divided by target_scale**2 (0.01**2).
+    assert metrics["final"]["val/mse"] == pytest.approx(
+        metrics["final"]["val/loss"] / 1e-4, rel=1e-4
+    )
+    assert [row["epoch"] for row in metrics["history"]] == [1, 2]
+    best = min(row["val/loss"] for row in metrics["history"])
+    assert metrics["best"]["val/loss"] == best
+
+    acc = read_tensorboard(tmp_path / "tensorboard")
+    scalars = set(acc.Tags()["scalars"])
+    assert {"train/loss_step", "train/loss_epoch", "val/loss", "val/mse", "hp_metric"} <= scalars
+    assert acc.Scalars("hp_metric")[-1].value == pytest.approx(best)
+    hparams = tensorboard_hparams(acc)
+    assert hparams["model.hidden_dim"] == 64 and hparams["data.length"] == 4
+    assert "val/predictions" in acc.Tags()["images"]
+    assert (tmp_path / "predictions.png").stat().st_size > 0
+
+    # The checkpoint carries the resolved config, so it can be evaluated on its own.
+    ckpt = torch.load(tmp_path / "checkpoints" / "best.ckpt", weights_only=True)
+    assert ckpt["seqlab_config"]["data"]["length"] == 4
+
+
+def test_same_config_and_seed_give_the_same_numbers(tmp_path):
+    first = train(compose_train(SMALL_SUM, tmp_path / "a"))
+    second = train(compose_train(SMALL_SUM, tmp_path / "b"))
+    other = train(compose_train([*SMALL_SUM, "seed=99"], tmp_path / "c"))
+    assert first["final"] == second["final"]
+    assert first["final"] != other["final"]
+
+
+def test_failure_is_recorded_in_metrics_json(tmp_path):
+    cfg = compose_train(
+        [*SMALL_SUM, "model.optimizer._target_=torch.optim.NoSuchOptimizer"], tmp_path
+    )
+    with pytest.raises(Exception, match="NoSuchOptimizer"):
+        train(cfg)
+    metrics = (tmp_path / "metrics.json").read_text()
+    assert '"status": "failed"' in metrics and "NoSuchOptimizer" in metrics
+
+
+def test_batched_tagger_with_padding_trains(tmp_path):
+    metrics = train(compose_train(["experiment=tagger", "trainer.max_epochs=60"], tmp_path))
+    assert metrics["status"] == "completed"
+    assert metrics["final"]["val/acc"] == 1.0
+    assert math.isfinite(metrics["best"]["val/loss"])
