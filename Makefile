@@ -21,19 +21,20 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/seqlab-train $(ARGS)
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -q $(ARGS)
 
-test-all: $(STAMP)
+# Also the tests marked `slow`.
+test-all: lint
 	$(BIN)/python -m pytest -q -m "" $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests scripts
-	$(BIN)/ruff format src tests scripts
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.utils import instantiate
+
+from seqlab.data.batches import Batch
 
 # Used when a config gives no optimizer: the lr always comes from the module's `lr`.
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True}
@@ -18,6 +21,19 @@ class SeqlabModule(L.LightningModule):
     in the hyperparameters (so checkpoints hold data, not objects) and instantiated here.
     The learning rate lives in `lr` alone, so a sweep over `model.lr` needs no interpolation.
     """
+
+    def step(self, batch: Batch, stage: str) -> torch.Tensor:
+        """Loss of one batch; also updates and logs the stage's metrics."""
+        raise NotImplementedError
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        return self.step(batch, "train")
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self.step(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self.step(batch, "test")
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams

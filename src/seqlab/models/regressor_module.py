@@ -39,7 +39,7 @@ class RegressorModule(SeqlabModule):
         """x (B, L, input_dim), in the data's scaled units -> predictions (B, 1), same units."""
         return self.net(x, lengths)
 
-    def _step(self, batch: Batch, stage: str) -> torch.Tensor:
+    def step(self, batch: Batch, stage: str) -> torch.Tensor:
         x, y = batch["x"], batch["y"]  # (B, L, 1), (B, 1)
         pred = self(x, batch.get("lengths"))  # (B, 1)
         loss = F.mse_loss(pred, y)
@@ -49,12 +49,3 @@ class RegressorModule(SeqlabModule):
         self.log_split(stage, "loss", loss, len(x))
         self.log_split(stage, "mse", metric, len(x))
         return loss
-
-    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
-
-    def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        self._step(batch, "val")
-
-    def test_step(self, batch: Batch, batch_idx: int) -> None:
-        self._step(batch, "test")

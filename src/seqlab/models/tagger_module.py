@@ -43,7 +43,7 @@ class TaggerModule(SeqlabModule):
         """words (B, L) -> tag log-probabilities (B, L, T)."""
         return self.net(words, lengths)
 
-    def _step(self, batch: Batch, stage: str) -> torch.Tensor:
+    def step(self, batch: Batch, stage: str) -> torch.Tensor:
         tags = batch["tags"]  # (B, L), padding = IGNORE_INDEX
         log_probs = self(batch["words"], batch["lengths"])  # (B, L, T)
         loss = F.nll_loss(log_probs.flatten(0, 1), tags.flatten(), ignore_index=IGNORE_INDEX)
@@ -52,15 +52,6 @@ class TaggerModule(SeqlabModule):
         self.log_split(stage, "loss", loss, len(tags))
         self.log_split(stage, "acc", metric, len(tags))
         return loss
-
-    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
-
-    def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        self._step(batch, "val")
-
-    def test_step(self, batch: Batch, batch_idx: int) -> None:
-        self._step(batch, "test")
 
     @torch.no_grad()
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
