@@ -16,7 +16,12 @@ from seqlab.config import CONFIG_DIR, register_resolvers
 
 REPO = Path(__file__).resolve().parents[1]
 # Keep test runs quiet and independent of the machine: no progress bars, one thread each.
-QUIET = ["callbacks.progress_bar=null", "callbacks.model_summary=null", "threads=1"]
+QUIET = [
+    "callbacks.progress_bar=null",
+    "trainer.enable_progress_bar=false",
+    "callbacks.model_summary=null",
+    "threads=1",
+]
 
 
 def compose_train(overrides: list[str], output_dir: Path, config_name: str = "train") -> DictConfig:

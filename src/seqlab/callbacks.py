@@ -14,8 +14,16 @@ log = logging.getLogger(__name__)
 
 
 def scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
-    """Epoch-level metrics as floats (per-step `*_step` values left out)."""
-    return {k: float(v) for k, v in sorted(metrics.items()) if "/" in k and not k.endswith("_step")}
+    """Epoch-level metrics as floats, named without Lightning's `_epoch` suffix.
+
+    A value logged per step and per epoch appears as `x_step`, `x_epoch` and `x` (the epoch
+    value); only the epoch value is kept, as `x`.
+    """
+    out = {}
+    for key, value in sorted(metrics.items()):
+        if "/" in key and not key.endswith("_step"):
+            out[key.removesuffix("_epoch")] = float(value)
+    return out
 
 
 def tensorboard_writers(trainer: L.Trainer) -> list[Any]:
@@ -49,6 +57,37 @@ class MetricHistory(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.history = list(state_dict.get("history", []))
+
+
+class DivergenceGuard(L.Callback):
+    """Stops training at the first epoch whose loss is NaN or infinite.
+
+    Checked once per epoch (not per step), so it costs no extra device synchronisation.
+    The best checkpoint is left as it was: a non-finite value never counts as better.
+    """
+
+    def __init__(self, keys: tuple[str, ...] = ("train/loss_epoch", "val/loss")) -> None:
+        self.keys = keys
+        self.diverged_at: dict[str, Any] | None = None
+
+    def _check(self, trainer: L.Trainer) -> None:
+        if trainer.sanity_checking or self.diverged_at:
+            return
+        for key in self.keys:
+            value = trainer.callback_metrics.get(key)
+            if value is not None and not torch.isfinite(value).all():
+                self.diverged_at = {"metric": key, "epoch": trainer.current_epoch + 1}
+                log.warning(
+                    "%s is %s at epoch %d: stopping", key, float(value), trainer.current_epoch + 1
+                )
+                trainer.should_stop = True
+                return
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._check(trainer)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._check(trainer)
 
 
 class ConfigInCheckpoint(L.Callback):

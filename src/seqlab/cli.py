@@ -14,6 +14,7 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from seqlab.config import CONFIG_DIR, ConfigError, register_resolvers, validate
@@ -38,6 +39,16 @@ def _report_config_errors(prog: str, task: Callable[[DictConfig], Any], cfg: Dic
         sys.exit(2)
 
 
+def _objective(metrics: dict, cfg: DictConfig) -> float:
+    """The value a Hydra sweeper optimises: the best monitored metric; the worst possible
+    value (+inf when minimising, -inf when maximising) for a job that failed or diverged."""
+    worst = math.inf if cfg.monitor.mode == "min" else -math.inf
+    if metrics.get("status") != "completed":
+        return worst
+    best = metrics.get("best", {}).get(cfg.monitor.metric, math.nan)
+    return best if math.isfinite(best) else worst
+
+
 def _train_task(cfg: DictConfig) -> float:
     from seqlab.train import train  # heavy imports (torch, lightning) start here
 
@@ -45,10 +56,24 @@ def _train_task(cfg: DictConfig) -> float:
     run_dir = cfg.paths.output_dir
     log.info("run directory: %s", run_dir)
     log.info("inspect it with: tensorboard --logdir %s", run_dir)
-    # The value a Hydra sweeper optimises: the best monitored metric (inf if none).
-    best = metrics.get("best", {}).get(cfg.monitor.metric, math.nan)
-    worst = math.inf if cfg.monitor.mode == "min" else -math.inf
-    return best if math.isfinite(best) else worst
+    return _objective(metrics, cfg)
+
+
+def _sweep_job(cfg: DictConfig) -> float:
+    """One job of a multirun: whatever goes wrong is recorded, and the sweep goes on."""
+    from seqlab.rundir import RunRecord, read_metrics
+
+    try:
+        validate(cfg)
+        return _train_task(cfg)
+    except Exception as e:
+        # A config error needs no traceback; anything else does, in the job's log.
+        report = log.error if isinstance(e, ConfigError) else log.exception
+        report("job failed (the sweep goes on): %s: %s", type(e).__name__, e)
+        run_dir = cfg.paths.output_dir
+        if read_metrics(run_dir).get("status") != "failed":  # train() records what it can
+            RunRecord(run_dir, status="failed", error=f"{type(e).__name__}: {e}")
+        return _objective({"status": "failed"}, cfg)
 
 
 def _eval_task(cfg: DictConfig) -> dict:
@@ -61,6 +86,8 @@ def _eval_task(cfg: DictConfig) -> dict:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def _train_app(cfg: DictConfig) -> float:
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        return _sweep_job(cfg)
     return _report_config_errors("seqlab-train", _train_task, cfg)
 
 

@@ -32,6 +32,11 @@ def register_resolvers() -> None:
     """
     if not OmegaConf.has_resolver("uid"):
         OmegaConf.register_new_resolver("uid", lambda: secrets.token_hex(3), use_cache=True)
+    if not OmegaConf.has_resolver("resume_dir"):
+        # ${resume_dir:<resume>,<new dir>}: the directory to carry on, else a new one.
+        OmegaConf.register_new_resolver(
+            "resume_dir", lambda resume, new: str(resume).rstrip("/") if resume else new
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 METRICS_FILE = "metrics.json"
-CHECKPOINT_DIR = "checkpoints"
-TENSORBOARD_DIR = "tensorboard"
+LAST_CHECKPOINT = "checkpoints/last.ckpt"
 STATUSES = ("running", "completed", "failed", "diverged")
+FINISHED = ("completed", "diverged")  # a run in these states is not trained again
 
 
 def write_json_atomic(path: str | Path, data: Any) -> None:
@@ -45,7 +45,9 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
 
 
 def read_metrics(run_dir: str | Path) -> dict[str, Any]:
-    return json.loads((Path(run_dir) / METRICS_FILE).read_text())
+    """A run's metrics.json, or {} when it has none (yet)."""
+    path = Path(run_dir) / METRICS_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 class RunRecord:

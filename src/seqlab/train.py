@@ -12,9 +12,9 @@ import lightning as L
 from omegaconf import DictConfig
 
 from seqlab.build import build, build_all, build_trainer, setup_torch
-from seqlab.callbacks import ConfigInCheckpoint, MetricHistory, scalar_metrics
+from seqlab.callbacks import ConfigInCheckpoint, DivergenceGuard, MetricHistory, scalar_metrics
 from seqlab.config import flat_scalars, to_plain
-from seqlab.rundir import RunRecord
+from seqlab.rundir import FINISHED, LAST_CHECKPOINT, RunRecord, read_metrics
 
 log = logging.getLogger(__name__)
 
@@ -22,16 +22,30 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     """Train (and test) the model that `cfg` describes; return what metrics.json holds.
 
-    The run directory is `cfg.paths.output_dir`. metrics.json says "running" from the start,
-    and "failed" (with the error) if anything raises; the exception is then re-raised.
+    The run directory is `cfg.paths.output_dir`. A directory that already holds a run
+    carries on from it: a finished run (completed or diverged) is returned as it is, and an
+    interrupted or failed one resumes from checkpoints/last.ckpt. metrics.json says
+    "running" while training and "failed" (with the error) if anything raises; the
+    exception is then re-raised.
     """
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    previous = read_metrics(run_dir)
+    if previous.get("status") in FINISHED:
+        log.info("%s already holds a %s run: nothing to do", run_dir, previous["status"])
+        return previous
+    resume_from = cfg.get("ckpt_path")
+    if resume_from is None and previous and (run_dir / LAST_CHECKPOINT).is_file():
+        resume_from = str(run_dir / LAST_CHECKPOINT)
+        log.info("resuming the interrupted run from %s", resume_from)
+
     monitor, mode = cfg.monitor.metric, cfg.monitor.mode
     start = time.time()
     record = RunRecord(run_dir, status="running", monitor=monitor, mode=mode, seed=cfg.seed)
+    if resume_from:
+        record.update(resumed_from=str(resume_from))
     try:
-        result = _fit_and_test(cfg, run_dir, monitor, mode, parallel_jobs)
+        result = _fit_and_test(cfg, run_dir, resume_from, parallel_jobs)
     except BaseException as e:  # KeyboardInterrupt too: the record must not say "running"
         record.update(status="failed", error=f"{type(e).__name__}: {e}", wall_s=_since(start))
         raise
@@ -41,7 +55,7 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
 
 
 def _fit_and_test(
-    cfg: DictConfig, run_dir: Path, monitor: str, mode: str, parallel_jobs: int
+    cfg: DictConfig, run_dir: Path, resume_from: str | None, parallel_jobs: int
 ) -> dict[str, Any]:
     threads = setup_torch(cfg, parallel_jobs)
     # Seed first, then build the data (its generators are seeded separately) and then the
@@ -50,10 +64,15 @@ def _fit_and_test(
     datamodule = build(cfg.data)
     model = build(cfg.model, **datamodule.model_kwargs())
 
-    history = MetricHistory(monitor, mode)
-    callbacks = [*build_all(cfg.get("callbacks")), history, ConfigInCheckpoint(to_plain(cfg))]
-    loggers = build_all(cfg.get("logger"))
-    trainer = build_trainer(cfg, callbacks, loggers)
+    history = MetricHistory(cfg.monitor.metric, cfg.monitor.mode)
+    guard = DivergenceGuard()
+    callbacks = [
+        *build_all(cfg.get("callbacks")),
+        history,
+        guard,
+        ConfigInCheckpoint(to_plain(cfg)),
+    ]
+    trainer = build_trainer(cfg, callbacks, build_all(cfg.get("logger")))
     log.info(
         "training %s on %s (%d threads)",
         type(model).__name__,
@@ -61,7 +80,7 @@ def _fit_and_test(
         threads,
     )
     log_hparams(trainer, cfg)  # now, so that a run still training shows its settings
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
     final = scalar_metrics(trainer.callback_metrics)
 
     if cfg.get("test_after_fit") and not trainer.interrupted:
@@ -72,10 +91,15 @@ def _fit_and_test(
         final.update(scalar_metrics(trainer.callback_metrics))
 
     best = history.best() or {}
-    diverged = any(not math.isfinite(v) for k, v in final.items() if k.endswith("/loss"))
-    log_hparams(trainer, cfg, {"hp_metric": best.get(monitor, math.nan)})
+    diverged = guard.diverged_at is not None or any(
+        not math.isfinite(v) for k, v in final.items() if k.endswith("/loss")
+    )
+    hp_metrics = {"hp_metric": best.get(cfg.monitor.metric, math.nan)}
+    hp_metrics.update({f"final/{k}": v for k, v in final.items()})
+    log_hparams(trainer, cfg, hp_metrics)
     return {
         "status": "diverged" if diverged else "completed",
+        "diverged_at": guard.diverged_at,
         "best": best,
         "final": final,
         "epochs": trainer.current_epoch,
@@ -97,8 +121,9 @@ def checkpoint_paths(trainer: L.Trainer, run_dir: Path) -> dict[str, str]:
 
 
 def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict | None = None) -> None:
-    """Register the run's hyperparameters; at the end, with the best monitored value as
-    `hp_metric`, so TensorBoard's HParams tab lists every run of a sweep with its result.
+    """Register the run's hyperparameters; at the end with its results (`hp_metric` = best
+    monitored value, `final/...` = last values), so TensorBoard's HParams tab lists every
+    run of a sweep with its settings and outcome.
     """
     tree = {k: to_plain(cfg[k]) for k in ("model", "data") if k in cfg}
     params = flat_scalars(tree)
