@@ -10,6 +10,8 @@ from typing import Any
 import lightning as L
 import torch
 
+from seqlab.rundir import metric_name
+
 log = logging.getLogger(__name__)
 
 
@@ -22,7 +24,7 @@ def scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     out = {}
     for key, value in sorted(metrics.items()):
         if "/" in key and not key.endswith("_step"):
-            out[key.removesuffix("_epoch")] = float(value)
+            out[metric_name(key)] = float(value)
     return out
 
 
@@ -35,7 +37,7 @@ class MetricHistory(L.Callback):
     """Keeps every epoch's metrics, for metrics.json: `history` and the best epoch."""
 
     def __init__(self, monitor: str, mode: str) -> None:
-        self.monitor, self.mode = monitor, mode
+        self.monitor, self.mode = metric_name(monitor), mode
         self.history: list[dict[str, float]] = []
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

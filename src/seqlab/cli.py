@@ -17,16 +17,22 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from seqlab.config import CONFIG_DIR, ConfigError, register_resolvers, validate
+from seqlab.config import CONFIG_DIR, ConfigError, available_cores, register_resolvers, validate
+from seqlab.rundir import metric_name
 
 log = logging.getLogger("seqlab")
 register_resolvers()
 
 
 def _parallel_jobs() -> int:
-    """How many jobs the launcher runs side by side (1 for the basic launcher)."""
-    launcher = HydraConfig.get().launcher
-    return int(launcher.get("n_jobs") or 1) if "n_jobs" in launcher else 1
+    """How many jobs the launcher runs side by side (1 for the basic launcher).
+
+    joblib's `n_jobs`: a positive count, or -1 for one job per core, -2 for all but one...
+    """
+    n_jobs = HydraConfig.get().launcher.get("n_jobs")
+    if not isinstance(n_jobs, int) or n_jobs == 0:
+        return 1
+    return n_jobs if n_jobs > 0 else max(1, available_cores() + 1 + n_jobs)
 
 
 def _report_config_errors(prog: str, task: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
@@ -45,7 +51,7 @@ def _objective(metrics: dict, cfg: DictConfig) -> float:
     worst = math.inf if cfg.monitor.mode == "min" else -math.inf
     if metrics.get("status") != "completed":
         return worst
-    best = metrics.get("best", {}).get(cfg.monitor.metric, math.nan)
+    best = metrics.get("best", {}).get(metric_name(cfg.monitor.metric), math.nan)
     return best if math.isfinite(best) else worst
 
 

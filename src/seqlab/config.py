@@ -124,6 +124,8 @@ RULES: dict[str, Rule] = {
     "data.batch_size": Rule(int, low=1, optional=True),
     "data.mode": Rule(str, choices=("torch", "tutorial")),
     "data.seed": Rule(int, low=0),
+    "data.min_length": Rule(int, low=1, optional=True),
+    "eval.n": POSITIVE_INT,
     # trainer
     "trainer.max_epochs": Rule(int, low=-1),
     "trainer.min_epochs": Rule(int, low=0, optional=True),
@@ -151,10 +153,29 @@ def _check_relations(cfg: DictConfig) -> None:
         raise ConfigError(
             f"data.low={data.low} > data.high={data.high}: the value range must not be empty"
         )
+    min_length, length = data.get("min_length"), data.get("length")
+    if min_length is not None and length is not None and min_length > length:
+        raise ConfigError(
+            f"data.min_length={min_length} > data.length={length}: sequences are drawn with "
+            "lengths in [min_length, length]"
+        )
+    if data.get("mode") == "tutorial" and min_length not in (None, length):
+        raise ConfigError("data.min_length: variable lengths need data.mode=torch")
+    lengths = OmegaConf.select(cfg, "eval.lengths")
+    if lengths is not None and (
+        isinstance(lengths, (str, int)) or not all(_positive_int(v) for v in lengths)
+    ):
+        raise ConfigError(
+            f"eval.lengths={lengths!r} is not allowed: expected a list of integers >= 1 or null"
+        )
     if data.get("mode") == "tutorial" and (data.get("low"), data.get("high")) != (-100, 99):
         raise ConfigError(
             "data.mode='tutorial' draws the notebook's values: it needs data.low=-100, data.high=99"
         )
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def to_plain(cfg: Any) -> Any:

@@ -15,6 +15,7 @@ from omegaconf.errors import ConfigKeyError
 from seqlab.build import build, build_all, build_trainer, setup_torch
 from seqlab.callbacks import scalar_metrics
 from seqlab.config import ConfigError, to_plain, validate
+from seqlab.length_generalization import run_if_asked
 from seqlab.rundir import RunRecord
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
         trainer = build_trainer(cfg, callbacks=[], loggers=build_all(cfg.get("logger")))
         trainer.test(model, datamodule=datamodule, verbose=False)
         test = scalar_metrics(trainer.callback_metrics)
+        lengths = run_if_asked(cfg.get("eval"), model, to_plain(data_cfg), run_dir, trainer)
     except BaseException as e:
         record.update(status="failed", error=f"{type(e).__name__}: {e}")
         raise
@@ -79,6 +81,7 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
         data=to_plain(data_cfg),
         trained_epochs=ckpt.get("epoch", 0) + 1,
         wall_s=round(time.time() - start, 3),
+        **({"length_generalization": lengths} if lengths else {}),
     )
     for key, value in test.items():
         log.info("%s = %.6g", key, value)

@@ -23,6 +23,12 @@ STATUSES = ("running", "completed", "failed", "diverged")
 FINISHED = ("completed", "diverged")  # a run in these states is not trained again
 
 
+def metric_name(key: str) -> str:
+    """The name a metric has in metrics.json: Lightning's key without its `_epoch` suffix
+    (a value logged per step and per epoch is `x_step`/`x_epoch` in Lightning, `x` here)."""
+    return key.removesuffix("_epoch")
+
+
 def write_json_atomic(path: str | Path, data: Any) -> None:
     """Write JSON so that a reader (or a crash) sees the old file or the new one, never half.
 

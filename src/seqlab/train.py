@@ -14,7 +14,8 @@ from omegaconf import DictConfig
 from seqlab.build import build, build_all, build_trainer, setup_torch
 from seqlab.callbacks import ConfigInCheckpoint, DivergenceGuard, MetricHistory, scalar_metrics
 from seqlab.config import flat_scalars, to_plain
-from seqlab.rundir import FINISHED, LAST_CHECKPOINT, RunRecord, read_metrics
+from seqlab.length_generalization import run_if_asked
+from seqlab.rundir import FINISHED, LAST_CHECKPOINT, RunRecord, metric_name, read_metrics
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
         resume_from = str(run_dir / LAST_CHECKPOINT)
         log.info("resuming the interrupted run from %s", resume_from)
 
-    monitor, mode = cfg.monitor.metric, cfg.monitor.mode
+    monitor, mode = metric_name(cfg.monitor.metric), cfg.monitor.mode
     start = time.time()
     record = RunRecord(run_dir, status="running", monitor=monitor, mode=mode, seed=cfg.seed)
     if resume_from:
@@ -90,11 +91,14 @@ def _fit_and_test(
         )
         final.update(scalar_metrics(trainer.callback_metrics))
 
+    # After testing, `model` holds the best checkpoint's weights (or the last, untested).
+    lengths = run_if_asked(cfg.get("eval"), model, to_plain(cfg.data), run_dir, trainer)
+
     best = history.best() or {}
     diverged = guard.diverged_at is not None or any(
         not math.isfinite(v) for k, v in final.items() if k.endswith("/loss")
     )
-    hp_metrics = {"hp_metric": best.get(cfg.monitor.metric, math.nan)}
+    hp_metrics = {"hp_metric": best.get(history.monitor, math.nan)}
     hp_metrics.update({f"final/{k}": v for k, v in final.items()})
     log_hparams(trainer, cfg, hp_metrics)
     return {
@@ -107,6 +111,7 @@ def _fit_and_test(
         "threads": threads,
         "checkpoints": checkpoint_paths(trainer, run_dir),
         "history": history.history,
+        **({"length_generalization": lengths} if lengths else {}),
     }
 
 

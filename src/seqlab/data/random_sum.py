@@ -31,6 +31,22 @@ def generate_sums(
     return x, x.sum(dim=1)  # (n, L, 1), (n, 1)
 
 
+def random_lengths(
+    n: int,
+    min_length: int,
+    length: int,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """n sequence lengths drawn uniformly from [min_length, length]: (n,) long."""
+    return torch.randint(min_length, length + 1, (n,), generator=generator, device=device)
+
+
+def split_generator(seed: int, split: str, device: torch.device | str = "cpu") -> torch.Generator:
+    """The seeded stream of one split; the three splits' streams never overlap."""
+    return torch.Generator(device=device).manual_seed(seed * len(SPLITS) + SPLITS.index(split))
+
+
 def generate_sums_tutorial(
     n: int, length: int, num_prob: float, rng: np.random.RandomState
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,6 +73,10 @@ class RandomSumDataModule(TensorDataModule):
     same when `n` changes, and sweeps over `n` compare on equal ground. `input_scale` and
     `target_scale` multiply x and y (e.g. 0.01 keeps the LSTM's inputs near unit size);
     metrics are reported in the original units.
+
+    With `min_length` below `length`, each sequence gets its own length, drawn uniformly
+    from [min_length, length]: sequences are zero-padded to `length` and batches carry a
+    `lengths` tensor, so the model packs them and reads each to its own end.
     """
 
     def __init__(
@@ -74,6 +94,7 @@ class RandomSumDataModule(TensorDataModule):
         shuffle: bool = True,
         mode: str = "torch",
         seed: int = 0,
+        min_length: int | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)
@@ -82,26 +103,48 @@ class RandomSumDataModule(TensorDataModule):
         """What a model built for this data needs to know."""
         return {"input_dim": 1, "target_scale": self.hparams.target_scale}
 
-    def generate(self, device: torch.device | str = "cpu") -> dict[str, tuple[torch.Tensor, ...]]:
-        """All three splits as (x, y), unscaled."""
+    @property
+    def variable_length(self) -> bool:
+        hp = self.hparams
+        return hp.min_length is not None and hp.min_length < hp.length
+
+    def generate(self, device: torch.device | str = "cpu") -> dict[str, dict[str, torch.Tensor]]:
+        """All three splits as {x, y[, lengths]}, unscaled."""
         hp = self.hparams
         sizes = {"train": hp.n, "val": hp.n_val, "test": hp.n_test}
         if hp.mode == "tutorial":
             # One numpy stream, as the notebook's `np.random.seed(seed)`; train comes first.
             rng = np.random.RandomState(hp.seed)
             out = {s: generate_sums_tutorial(sizes[s], hp.length, hp.num_prob, rng) for s in SPLITS}
-            return {s: (x.to(device), y.to(device)) for s, (x, y) in out.items()}
+            return {s: {"x": x.to(device), "y": y.to(device)} for s, (x, y) in out.items()}
         out = {}
-        for i, split in enumerate(SPLITS):
-            gen = torch.Generator(device=device).manual_seed(hp.seed * len(SPLITS) + i)
-            out[split] = generate_sums(
-                sizes[split], hp.length, hp.num_prob, hp.low, hp.high, gen, device
-            )
+        for split in SPLITS:
+            gen = split_generator(hp.seed, split, device)
+            x, y = generate_sums(sizes[split], hp.length, hp.num_prob, hp.low, hp.high, gen, device)
+            out[split] = {"x": x, "y": y}
+            if self.variable_length:
+                # Drawn after the values, so fixed-length data stay exactly as they were.
+                lengths = random_lengths(sizes[split], hp.min_length, hp.length, gen, device)
+                keep = torch.arange(hp.length, device=device) < lengths[:, None]  # (n, L)
+                x = torch.where(keep.unsqueeze(-1), x, 0.0)
+                out[split] = {"x": x, "y": x.sum(dim=1), "lengths": lengths}
         return out
 
     def build_splits(self, device: torch.device) -> dict[str, Batch]:
         hp = self.hparams
-        return {
-            split: {"x": x * hp.input_scale, "y": y * hp.target_scale}
-            for split, (x, y) in self.generate(device).items()
-        }
+        splits = self.generate(device)
+        for tensors in splits.values():
+            tensors["x"] = tensors["x"] * hp.input_scale
+            tensors["y"] = tensors["y"] * hp.target_scale
+        return splits
+
+    def set_shape(self, length: int, n: int | None = None) -> None:
+        """Change the sequence length (and training set size) and regenerate every split.
+
+        Used by curricula between epochs; the Trainer must reload its dataloaders
+        (`reload_dataloaders_every_n_epochs=1`) to see the new data.
+        """
+        self.hparams.length = length
+        if n is not None:
+            self.hparams.n = n
+        self.splits = self.build_splits(self.device)
