@@ -1,0 +1,294 @@
+"""Sweeps through the real CLI: failures, resuming, parallel jobs, Optuna; and the
+length-generalisation and curriculum analyses."""
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from seqlab.cli import _objective
+from seqlab.config import available_cores
+from seqlab.train import train
+from tests.conftest import (
+    QUIET,
+    assert_run_contract,
+    compose_train,
+    read_tensorboard,
+    run_cli,
+    tensorboard_hparams,
+)
+
+TINY = ["experiment=tutorial_sum", "data.n=200", "data.n_val=50", "data.n_test=50", *QUIET]
+
+
+def only_sweep(cwd: Path) -> Path:
+    sweeps = list((cwd / "outputs" / "multiruns").glob("*/*"))
+    assert len(sweeps) == 1
+    return sweeps[0]
+
+
+def status_of(job: Path) -> str:
+    path = job / "metrics.json"
+    return json.loads(path.read_text())["status"] if path.exists() else "none"
+
+
+def test_failing_and_diverging_jobs_do_not_sink_the_sweep(cli_cwd):
+    result = run_cli(
+        [
+            "seqlab-train",
+            "-m",
+            *TINY,
+            "trainer.max_epochs=4",
+            "model.optimizer._target_=torch.optim.SGD,torch.optim.NoSuchOptimizer",
+            "model.lr=0.1,1e9",
+        ],
+        cli_cwd,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_sweep(cli_cwd)
+    statuses = {}
+    for job in sorted(p for p in sweep.iterdir() if p.is_dir()):
+        overrides = (job / ".hydra" / "overrides.yaml").read_text()
+        statuses[("NoSuch" in overrides, "1e9" in overrides or "1000000000" in overrides)] = (
+            status_of(job)
+        )
+    assert statuses == {
+        (False, False): "completed",
+        (False, True): "diverged",
+        (True, False): "failed",
+        (True, True): "failed",
+    }
+    failed = next(j for j in sweep.iterdir() if j.is_dir() and status_of(j) == "failed")
+    assert "NoSuchOptimizer" in json.loads((failed / "metrics.json").read_text())["error"]
+    summary = (sweep / "summary.md").read_text()  # written by the end-of-sweep callback
+    assert "4 jobs: 1 completed, 1 diverged, 2 failed." in summary
+    assert (sweep / "summary.csv").is_file() and list(sweep.glob("plot_*.png"))
+
+
+def test_tensorboard_hparams_list_every_job_with_its_values_and_results(cli_cwd):
+    result = run_cli(
+        ["seqlab-train", "-m", *TINY, "trainer.max_epochs=2", "model.hidden_dim=8,16"], cli_cwd
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_sweep(cli_cwd)
+    seen = {}
+    for job in sorted(p for p in sweep.iterdir() if p.is_dir()):
+        acc = read_tensorboard(job / "tensorboard")
+        hparams = tensorboard_hparams(acc)
+        metrics = json.loads((job / "metrics.json").read_text())
+        seen[hparams["model.hidden_dim"]] = acc.Scalars("hp_metric")[-1].value
+        assert acc.Scalars("hp_metric")[-1].value == pytest.approx(metrics["best"]["val/loss"])
+        final = acc.Scalars("final/test/mse")[-1].value
+        assert final == pytest.approx(metrics["final"]["test/mse"])
+    assert set(seen) == {8, 16}
+
+
+def test_objective_for_sweepers():
+    cfg = OmegaConf.create({"monitor": {"metric": "val/loss_epoch", "mode": "min"}})
+    assert _objective({"status": "completed", "best": {"val/loss": 2.0}}, cfg) == 2.0
+    assert _objective({"status": "diverged", "best": {"val/loss": 2.0}}, cfg) == math.inf
+    assert _objective({"status": "failed"}, cfg) == math.inf
+    cfg.monitor.mode = "max"
+    assert _objective({"status": "failed"}, cfg) == -math.inf
+
+
+def test_killed_sweep_resumes_without_retraining_finished_jobs(cli_cwd):
+    args = [
+        "seqlab-train",
+        "-m",
+        *TINY,
+        "data.n=2000",
+        "data.length=8",
+        "trainer.max_epochs=60",
+        "model.hidden_dim=8,16,24,32",
+    ]
+    script = Path(sys.executable).parent / args[0]
+    env = {**os.environ, "SEQLAB_OUTPUT_ROOT": str(cli_cwd / "outputs")}
+    proc = subprocess.Popen(
+        [str(script), *args[1:]],
+        cwd=cli_cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.time() + 240
+    finished: dict[str, bytes] = {}
+    try:
+        while time.time() < deadline and len(finished) < 2:
+            time.sleep(0.2)
+            for job in (cli_cwd / "outputs" / "multiruns").glob("*/*/*"):
+                if job.is_dir() and status_of(job) == "completed":
+                    finished[job.name] = (job / "metrics.json").read_bytes()
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert len(finished) >= 2, "the sweep did not get two jobs done in time"
+    sweep = only_sweep(cli_cwd)
+    # Record what was on disk at the moment of the kill, for every finished job.
+    finished = {
+        j.name: (j / "metrics.json").read_bytes()
+        for j in sweep.iterdir()
+        if j.is_dir() and status_of(j) == "completed"
+    }
+    assert len(finished) < 4, "the sweep finished before it could be killed"
+
+    result = run_cli([*args, f"resume={sweep}"], cli_cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert only_sweep(cli_cwd) == sweep
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert [j.name for j in jobs] == ["0", "1", "2", "3"]
+    for job in jobs:
+        metrics = assert_run_contract(job)
+        assert metrics["epochs"] == 60 and len(metrics["history"]) == 60
+        if job.name in finished:  # not retrained: metrics.json untouched
+            assert (job / "metrics.json").read_bytes() == finished[job.name]
+    resumed = [j for j in jobs if "resumed_from" in json.loads((j / "metrics.json").read_text())]
+    for job in resumed:
+        assert json.loads((job / "metrics.json").read_text())["resumed_from"].endswith("last.ckpt")
+
+
+def test_local_parallel_launcher_splits_the_cores(cli_cwd):
+    result = run_cli(
+        [
+            "seqlab-train",
+            "-m",
+            "hydra/launcher=local_parallel",
+            "hydra.launcher.n_jobs=2",
+            *[a for a in TINY if a != "threads=1"],
+            "trainer.max_epochs=2",
+            "model.hidden_dim=8,16",
+        ],
+        cli_cwd,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_sweep(cli_cwd)
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert len(jobs) == 2
+    for job in jobs:
+        metrics = assert_run_contract(job)
+        assert metrics["threads"] == max(1, available_cores() // 2)
+    assert (sweep / "summary.md").is_file()
+
+
+def test_optuna_search_runs_trials_and_reports(cli_cwd):
+    result = run_cli(
+        [
+            "seqlab-train",
+            "hparams_search=sum_optuna",
+            "hydra.sweeper.n_trials=3",
+            "trainer.max_epochs=1",
+            "data.n=256",
+            "data.n_val=64",
+            "data.n_test=64",
+            *QUIET,
+        ],
+        cli_cwd,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_sweep(cli_cwd)
+    best = (sweep / "optimization_results.yaml").read_text()
+    assert "best_value" in best
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert len(jobs) == 3
+    values = [assert_run_contract(j)["best"]["val/mse"] for j in jobs]
+    assert f"best_value: {min(values)}" in best
+    summary = (sweep / "summary.md").read_text()
+    assert "best val/mse" in summary and "data.batch_size" in summary
+
+
+SMALL_SUM = [
+    "experiment=sum",
+    "data.n=512",
+    "data.n_val=64",
+    "data.n_test=200",
+    "data.length=4",
+    "trainer.max_epochs=2",
+]
+
+
+def test_length_generalization_after_training(tmp_path):
+    cfg = compose_train([*SMALL_SUM, "eval.lengths=[2,4,8]", "eval.n=200"], tmp_path)
+    metrics = train(cfg)
+    rows = metrics["length_generalization"]
+    assert [r["length"] for r in rows] == [2, 4, 8]
+    # At the trained length with n = n_test, the sequences are the run's own test set.
+    at_4 = rows[1]
+    assert at_4["mse"] == pytest.approx(metrics["final"]["test/mse"], rel=1e-4)
+    assert all(r["mse_zero"] > 0 and r["std"] >= 0 for r in rows)
+    with (tmp_path / "length_generalization.csv").open() as f:
+        assert [int(r["length"]) for r in csv.DictReader(f)] == [2, 4, 8]
+    assert "| 8 |" in (tmp_path / "length_generalization.md").read_text()
+    assert (tmp_path / "length_generalization.png").stat().st_size > 0
+    acc = read_tensorboard(tmp_path / "tensorboard")
+    assert "length_generalization/mse" in acc.Tags()["images"]
+    assert [e.step for e in acc.Scalars("length_generalization/mse_by_length")] == [2, 4, 8]
+
+
+def test_length_generalization_from_a_checkpoint(cli_cwd):
+    result = run_cli(["seqlab-train", *TINY, "trainer.max_epochs=2"], cli_cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ckpt = next((cli_cwd / "outputs" / "runs").glob("*/*/checkpoints/best.ckpt"))
+    result = run_cli(["seqlab-eval", f"ckpt_path={ckpt}", "eval.lengths=[2,16]"], cli_cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = next((cli_cwd / "outputs" / "evals").glob("*/*"))
+    rows = json.loads((out / "metrics.json").read_text())["length_generalization"]
+    assert [r["length"] for r in rows] == [2, 16]
+    assert (out / "length_generalization.png").is_file()
+
+
+def test_length_generalization_needs_a_regressor(cli_cwd):
+    result = run_cli(
+        [
+            "seqlab-train",
+            "experiment=tutorial_tagger",
+            "eval.lengths=[2]",
+            "trainer.max_epochs=1",
+            *QUIET,
+        ],
+        cli_cwd,
+    )
+    assert result.returncode == 2 and "eval.lengths: length generalisation needs a sum" in (
+        result.stderr
+    )
+
+
+def test_variable_length_training(tmp_path):
+    cfg = compose_train([*SMALL_SUM, "data.length=8", "data.min_length=2"], tmp_path)
+    metrics = train(cfg)
+    assert metrics["status"] == "completed" and math.isfinite(metrics["final"]["val/mse"])
+
+
+def test_curriculum_trains_through_its_stages(tmp_path):
+    stages = (
+        "[{length: 2, epochs: 3, n: 64}, {length: 4, epochs: 2, n: 64}, {length: 8, epochs: 2}]"
+    )
+    cfg = compose_train(
+        ["experiment=curriculum", f"curriculum.stages={stages}", "data.n_val=64", "data.n_test=64"],
+        tmp_path,
+    )
+    metrics = train(cfg)
+    assert metrics["epochs"] == 7  # the stages' epochs, whatever trainer.max_epochs said
+    with (tmp_path / "curriculum.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [(int(r["length"]), int(r["epochs"]), int(r["n"])) for r in rows] == [
+        (2, 3, 64),
+        (4, 2, 64),
+        (8, 2, 64),
+    ]
+    history = {row["epoch"]: row["train/loss"] for row in metrics["history"]}
+    assert [float(r["train_loss"]) for r in rows] == pytest.approx(
+        [history[3], history[5], history[7]]
+    )
+    assert (tmp_path / "curriculum.png").stat().st_size > 0
+    acc = read_tensorboard(tmp_path / "tensorboard")
+    assert [e.step for e in acc.Scalars("curriculum/final_train_loss")] == [2, 4, 8]
+    assert "curriculum/loss_by_length" in acc.Tags()["images"]
