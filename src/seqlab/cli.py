@@ -1,6 +1,6 @@
 """Command-line entry points: `seqlab-train` and `seqlab-eval` (Hydra apps).
 
-Only Hydra, OmegaConf and seqlab.config are imported at module level: `--help`,
+Only Hydra, OmegaConf and seqlab's light modules (config, rundir) are imported here: `--help`,
 `--cfg job` and a config that fails validation never pay for importing torch or lightning.
 """
 
@@ -10,6 +10,7 @@ import logging
 import math
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -18,7 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from seqlab.config import CONFIG_DIR, ConfigError, available_cores, register_resolvers, validate
-from seqlab.rundir import metric_name
+from seqlab.rundir import RunRecord, metric_name, read_metrics
 
 log = logging.getLogger("seqlab")
 register_resolvers()
@@ -55,11 +56,17 @@ def _objective(metrics: dict, cfg: DictConfig) -> float:
     return best if math.isfinite(best) else worst
 
 
+def _shown(path: str | Path) -> str:
+    """A path as a user can paste it: relative to the working directory when inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
 def _train_task(cfg: DictConfig) -> float:
     from seqlab.train import train  # heavy imports (torch, lightning) start here
 
     metrics = train(cfg, parallel_jobs=_parallel_jobs())
-    run_dir = cfg.paths.output_dir
+    run_dir = _shown(cfg.paths.output_dir)
     log.info("run directory: %s", run_dir)
     log.info("inspect it with: tensorboard --logdir %s", run_dir)
     return _objective(metrics, cfg)
@@ -67,8 +74,6 @@ def _train_task(cfg: DictConfig) -> float:
 
 def _sweep_job(cfg: DictConfig) -> float:
     """One job of a multirun: whatever goes wrong is recorded, and the sweep goes on."""
-    from seqlab.rundir import RunRecord, read_metrics
-
     try:
         validate(cfg)
         return _train_task(cfg)
@@ -86,7 +91,7 @@ def _eval_task(cfg: DictConfig) -> dict:
     from seqlab.evaluate import evaluate
 
     metrics = evaluate(cfg, parallel_jobs=_parallel_jobs())
-    log.info("results in: %s/metrics.json", cfg.paths.output_dir)
+    log.info("results in: %s", _shown(Path(cfg.paths.output_dir) / "metrics.json"))
     return metrics
 
 

@@ -191,6 +191,7 @@ def plot_axes(
     for axis in axes:
         others = [a for a in axes if a != axis]
         group = min(others, key=lambda a: len({r[a] for r in usable})) if others else None
+        rest = [a for a in others if a != group]  # each point is the best over these
         lines: dict[str, dict[Any, float]] = {}
         for row in usable:
             label = f"{group}={row[group]}" if group else metric
@@ -217,8 +218,7 @@ def plot_axes(
         ax.set(
             xlabel=axis,
             ylabel=f"best {metric}",
-            title=f"{metric} by {axis}"
-            + (f" (best over {', '.join(others)})" if len(others) > 1 else ""),
+            title=f"{metric} by {axis}" + (f" (best over {', '.join(rest)})" if rest else ""),
         )
         ax.title.set_fontsize(9)
         if group:
