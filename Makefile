@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-all lint format clean
+.PHONY: setup run test test-all bench lint format clean
 
 setup: $(STAMP)
 
@@ -28,13 +28,17 @@ test: lint
 test-all: lint
 	$(BIN)/python -m pytest -q -m "" $(ARGS)
 
+# seqlab against hand-written baselines; the table goes to outputs/bench/bench.md.
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py $(ARGS)
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests scripts
+	$(BIN)/ruff format src tests scripts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

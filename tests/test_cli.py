@@ -47,8 +47,9 @@ def test_single_run_prints_its_directory_and_tensorboard_command(cli_cwd):
     assert len(runs) == 1
     assert_run_contract(runs[0])
     out = result.stdout + result.stderr
-    assert f"run directory: {runs[0]}" in out
-    assert f"tensorboard --logdir {runs[0]}" in out
+    shown = runs[0].relative_to(cli_cwd)  # paths inside the working directory print relative
+    assert f"run directory: {shown}\n" in out
+    assert f"tensorboard --logdir {shown}\n" in out
 
     # seqlab-eval reloads model and data config from the checkpoint and tests it.
     ckpt = runs[0] / "checkpoints" / "last.ckpt"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +35,24 @@ def tensorboard_writers(trainer: L.Trainer) -> list[Any]:
 
 
 class MetricHistory(L.Callback):
-    """Keeps every epoch's metrics, for metrics.json: `history` and the best epoch."""
+    """Keeps every epoch's metrics, for metrics.json: `history` and the best epoch.
+
+    Each row also has `epoch_s`, the epoch's wall time (training and validation).
+    """
 
     def __init__(self, monitor: str, mode: str) -> None:
         self.monitor, self.mode = metric_name(monitor), mode
         self.history: list[dict[str, float]] = []
+        self._epoch_start = time.perf_counter()
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_start = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
             return
         row = {"epoch": trainer.current_epoch + 1, **scalar_metrics(trainer.callback_metrics)}
+        row["epoch_s"] = round(time.perf_counter() - self._epoch_start, 4)
         self.history.append(row)
 
     def best(self) -> dict[str, float] | None:

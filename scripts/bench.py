@@ -1,0 +1,283 @@
+"""make bench: seqlab against hand-written baselines, measured side by side in one run.
+
+    .venv/bin/python scripts/bench.py [--repeats 3] [--quick]
+
+Prints a table of ratios (medians of repeats; absolute times only as context) and writes
+it to outputs/bench/bench.md. Each line names its target; a ratio that misses it is
+marked. Everything runs on the CPU with the stated number of threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import open_dict
+
+from seqlab.config import CONFIG_DIR, register_resolvers
+from seqlab.data.random_sum import generate_sums, split_generator
+from seqlab.models import LSTMRegressor
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+QUIET = [
+    "callbacks.progress_bar=null",
+    "trainer.enable_progress_bar=false",
+    "callbacks.model_summary=null",
+]
+
+
+def compose_cfg(overrides: list[str], out: Path):
+    register_resolvers()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[*QUIET, *overrides])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(out)
+    return cfg
+
+
+def seqlab_history(overrides: list[str]) -> list[dict]:
+    """Train in this process with seqlab.train.train; return metrics.json's history."""
+    from seqlab.train import train
+
+    with tempfile.TemporaryDirectory() as out:
+        return train(compose_cfg(overrides, Path(out)))["history"]
+
+
+# --------------------------------------------------------------------------------------
+# 1. The notebook's per-sample loop against seqlab, on tutorial_sum.
+
+
+def notebook_epoch_seconds(epochs: int) -> list[float]:
+    """The notebook's `train_model`: one sample at a time, loss summed, one step per epoch."""
+    torch.manual_seed(1)
+    model = LSTMRegressor(1, 64, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    mse = torch.nn.MSELoss()
+    gen = split_generator(1, "train")
+    x, y = generate_sums(1000, 2, generator=gen)  # (n, L, 1), (n, 1)
+    X = x.transpose(0, 1).contiguous()  # the notebook's (L, n, 1) layout
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        model.zero_grad()
+        epoch_loss = 0
+        for i in range(X.shape[1]):
+            out, _ = model.lstm(X[:, i, :])  # unbatched (L, 1), as the notebook
+            epoch_loss += mse(model.linear(out[-1, :]), y[i])
+        epoch_loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+# --------------------------------------------------------------------------------------
+# 2. A plain PyTorch loop over pre-made tensors against seqlab's Trainer, minibatches.
+
+STEPS_PER_EPOCH, BATCH, LENGTH = 100, 256, 16
+
+
+def raw_loop_steps_per_s(epochs: int) -> list[float]:
+    torch.manual_seed(0)
+    model = LSTMRegressor(1, 64, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    x, y = generate_sums(STEPS_PER_EPOCH * BATCH, LENGTH, generator=split_generator(0, "train"))
+    x, y = x * 0.01, y * 0.01
+    rates = []
+    for epoch in range(epochs):
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(epoch))
+        start = time.perf_counter()
+        for step in range(STEPS_PER_EPOCH):
+            idx = order[step * BATCH : (step + 1) * BATCH]
+            opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.mse_loss(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+        rates.append(STEPS_PER_EPOCH / (time.perf_counter() - start))
+    return rates
+
+
+def seqlab_steps_per_s(epochs: int) -> list[float]:
+    history = seqlab_history(
+        [
+            "experiment=sum",
+            f"data.n={STEPS_PER_EPOCH * BATCH}",
+            f"data.length={LENGTH}",
+            f"data.batch_size={BATCH}",
+            f"trainer.max_epochs={epochs}",
+            "trainer.limit_val_batches=0",
+            "test_after_fit=false",
+            "callbacks.early_stopping=null",
+            "callbacks.prediction_plot=null",
+            "threads=1",
+            "seed=0",
+        ]
+    )
+    return [STEPS_PER_EPOCH / row["epoch_s"] for row in history]
+
+
+# --------------------------------------------------------------------------------------
+# 4.-6. Whole processes.
+
+
+def wall(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True, cwd=tempfile.gettempdir())
+    return time.perf_counter() - start
+
+
+def peak_rss_mb(args: list[str]) -> float:
+    """Max RSS of a command, measured in a fresh parent so no other child counts."""
+    probe = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+        "capture_output=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+    )
+    return int(out.stdout.strip()) / 1024  # kB -> MB
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def row(name: str, ours: float, base: float, unit: str, target: str, ok: bool) -> str:
+    ratio = ours / base if base else float("nan")
+    mark = "" if ok else "  MISSED"
+    return f"| {name} | {ours:.4g} {unit} | {base:.4g} {unit} | {ratio:.3g} | {target}{mark} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="fewer epochs, for a smoke test")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    r = args.repeats
+    lines = [
+        "| measurement | seqlab | baseline | ratio (seqlab / baseline) | target |",
+        "|---|---|---|---|---|",
+    ]
+
+    def say(line: str) -> None:
+        lines.append(line)
+        print(line, flush=True)
+
+    print("\n".join(lines), flush=True)
+    # 1. Per-epoch time, tutorial_sum: the notebook's loop against seqlab (1 thread both).
+    nb = median(notebook_epoch_seconds(2 if args.quick else 3))
+    epochs = 10 if args.quick else 30
+    ours = median(
+        [
+            row_["epoch_s"]
+            for row_ in seqlab_history(
+                [
+                    "experiment=tutorial_sum",
+                    f"trainer.max_epochs={epochs}",
+                    "test_after_fit=false",
+                    "callbacks.early_stopping=null",
+                    "callbacks.prediction_plot=null",
+                    "threads=1",
+                ]
+            )[1:]
+        ]
+    )
+    say(
+        row(
+            "1. tutorial_sum, seconds per epoch",
+            ours,
+            nb,
+            "s",
+            "baseline / seqlab >= 50",
+            nb / ours >= 50,
+        )
+    )
+
+    # 2. Minibatch steps/s: plain loop against seqlab (alternating, 1 thread both).
+    raw, lit = [], []
+    epochs = 3 if args.quick else 10
+    for _ in range(r):
+        raw.append(median(raw_loop_steps_per_s(epochs)[1:]))
+        lit.append(median(seqlab_steps_per_s(epochs)[1:]))
+    say(
+        row(
+            "2. sum, batch 256, length 16: steps/s",
+            median(lit),
+            median(raw),
+            "steps/s",
+            ">= 0.9",
+            median(lit) / median(raw) >= 0.9,
+        )
+    )
+
+    # 3. The tagger on real data needs the CoNLL-U data module.
+    say(
+        "| 3. tagger on real data: tokens/s | - | - | - | skipped: needs the CoNLL-U data "
+        "module (not in seqlab yet) |"
+    )
+
+    # 4. Start-up of commands that train nothing, against `import lightning`.
+    train = str(BIN / "seqlab-train")
+    imp = median([wall([sys.executable, "-c", "import lightning"]) for _ in range(r)])
+    for label, cmd in (("--help", [train, "--help"]), ("--cfg job", [train, "--cfg", "job"])):
+        t = median([wall(cmd) for _ in range(r)])
+        say(
+            row(
+                f"4. seqlab-train {label}, seconds",
+                t,
+                imp,
+                "s",
+                "<= 0.3 x `import lightning`",
+                t / imp <= 0.3,
+            )
+        )
+
+    # 5. Whole process: seqlab-train experiment=tutorial_sum against the notebook's run.
+    whole = median([wall([train, "experiment=tutorial_sum", *QUIET]) for _ in range(r)])
+    notebook_run = 100 * nb  # 100 epochs of the notebook loop, from its measured epoch time
+    say(
+        row(
+            "5. tutorial_sum whole process, seconds (notebook: 100 x its epoch time)",
+            whole,
+            notebook_run,
+            "s",
+            "baseline / seqlab >= 10",
+            notebook_run / whole >= 10,
+        )
+    )
+
+    # 6. Peak memory of the default training process (3 epochs: memory does not grow).
+    rss = peak_rss_mb([train, "trainer.max_epochs=3", *QUIET])
+    say(
+        f"| 6. default experiment, peak RSS | {rss:.0f} MB | - | - | <= 1536 MB"
+        f"{'' if rss <= 1536 else '  MISSED'} |"
+    )
+
+    out_dir = REPO / "outputs" / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    header = [
+        f"# seqlab benchmark ({time.strftime('%Y-%m-%d %H:%M')})",
+        "",
+        f"`python scripts/bench.py --repeats {r}{' --quick' if args.quick else ''}`; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s) in-process, "
+        "medians of repeats.",
+        "",
+    ]
+    (out_dir / "bench.md").write_text("\n".join(header + lines) + "\n")
+    print(f"\nwritten: {out_dir / 'bench.md'}")
+
+
+if __name__ == "__main__":
+    main()
