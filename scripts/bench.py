@@ -112,7 +112,7 @@ def seqlab_steps_per_s(epochs: int) -> list[float]:
             f"data.length={LENGTH}",
             f"data.batch_size={BATCH}",
             f"trainer.max_epochs={epochs}",
-            "trainer.limit_val_batches=0",
+            "+trainer.limit_val_batches=0",
             "test_after_fit=false",
             "callbacks.early_stopping=null",
             "callbacks.prediction_plot=null",

@@ -18,6 +18,8 @@ class RegressorModule(SeqlabModule):
     error in the original units (divided by `target_scale`), comparable across scalings.
     """
 
+    metric_name = "mse"
+
     def __init__(
         self,
         hidden_dim: int = 64,
@@ -32,8 +34,8 @@ class RegressorModule(SeqlabModule):
         super().__init__()
         self.save_hyperparameters(logger=False)
         self.net = LSTMRegressor(input_dim, hidden_dim, output_dim=1, num_layers=num_layers)
-        # One metric object per stage: their running states must not mix.
-        self.train_mse, self.val_mse, self.test_mse = (MeanSquaredError() for _ in range(3))
+        # One metric object per evaluation stage: their running states must not mix.
+        self.val_metric, self.test_metric = MeanSquaredError(), MeanSquaredError()
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, L, input_dim), in the data's scaled units -> predictions (B, 1), same units."""
@@ -44,8 +46,10 @@ class RegressorModule(SeqlabModule):
         pred = self(x, batch.get("lengths"))  # (B, 1)
         loss = F.mse_loss(pred, y)
         scale = self.hparams.target_scale
-        metric = getattr(self, f"{stage}_mse")
-        metric(pred.detach() / scale, y / scale)
         self.log_split(stage, "loss", loss, len(x))
-        self.log_split(stage, "mse", metric, len(x))
+        if stage == "train":
+            # The same mean squared error in original units, without a metric object.
+            self.log("train/mse", loss.detach() / scale**2, on_epoch=True, batch_size=len(x))
+        else:
+            getattr(self, f"{stage}_metric").update(pred / scale, y / scale)
         return loss
