@@ -35,6 +35,14 @@ def only_sweep(cwd: Path) -> Path:
     return sweeps[0]
 
 
+def run_sweep(args: list[str], cwd: Path) -> tuple[Path, list[Path]]:
+    """Run `seqlab-train <args>` as a multirun; return the sweep and its job directories."""
+    result = run_cli(["seqlab-train", *args], cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_sweep(cwd)
+    return sweep, sorted((p for p in sweep.iterdir() if p.is_dir()), key=lambda p: int(p.name))
+
+
 def status_of(job: Path) -> str:
     path = job / "metrics.json"
     return json.loads(path.read_text())["status"] if path.exists() else "none"
@@ -74,13 +82,9 @@ def test_failing_and_diverging_jobs_do_not_sink_the_sweep(cli_cwd):
 
 
 def test_tensorboard_hparams_list_every_job_with_its_values_and_results(cli_cwd):
-    result = run_cli(
-        ["seqlab-train", "-m", *TINY, "trainer.max_epochs=2", "model.hidden_dim=8,16"], cli_cwd
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep = only_sweep(cli_cwd)
+    _, jobs = run_sweep(["-m", *TINY, "trainer.max_epochs=2", "model.hidden_dim=8,16"], cli_cwd)
     seen = {}
-    for job in sorted(p for p in sweep.iterdir() if p.is_dir()):
+    for job in jobs:
         acc = read_tensorboard(job / "tensorboard")
         hparams = tensorboard_hparams(acc)
         metrics = json.loads((job / "metrics.json").read_text())
@@ -155,9 +159,8 @@ def test_killed_sweep_resumes_without_retraining_finished_jobs(cli_cwd):
 
 
 def test_local_parallel_launcher_splits_the_cores(cli_cwd):
-    result = run_cli(
+    sweep, jobs = run_sweep(
         [
-            "seqlab-train",
             "-m",
             "hydra/launcher=local_parallel",
             "hydra.launcher.n_jobs=2",
@@ -167,9 +170,6 @@ def test_local_parallel_launcher_splits_the_cores(cli_cwd):
         ],
         cli_cwd,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep = only_sweep(cli_cwd)
-    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
     assert len(jobs) == 2
     for job in jobs:
         metrics = assert_run_contract(job)
@@ -178,9 +178,8 @@ def test_local_parallel_launcher_splits_the_cores(cli_cwd):
 
 
 def test_optuna_search_runs_trials_and_reports(cli_cwd):
-    result = run_cli(
+    sweep, jobs = run_sweep(
         [
-            "seqlab-train",
             "hparams_search=sum_optuna",
             "hydra.sweeper.n_trials=3",
             "trainer.max_epochs=1",
@@ -191,11 +190,8 @@ def test_optuna_search_runs_trials_and_reports(cli_cwd):
         ],
         cli_cwd,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep = only_sweep(cli_cwd)
     best = (sweep / "optimization_results.yaml").read_text()
     assert "best_value" in best
-    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
     assert len(jobs) == 3
     values = [assert_run_contract(j)["best"]["val/mse"] for j in jobs]
     assert f"best_value: {min(values)}" in best
