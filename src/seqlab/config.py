@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import os
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,15 +184,15 @@ def to_plain(cfg: Any) -> Any:
     return cfg
 
 
-def flat_scalars(tree: dict, prefix: str = "", skip: Iterable[str] = ()) -> dict[str, Any]:
+def flat_scalars(tree: dict, prefix: str = "") -> dict[str, Any]:
     """Flatten nested dicts to 'a.b' keys, keeping scalar leaves (lists and targets dropped)."""
     out: dict[str, Any] = {}
     for key, value in tree.items():
         name = f"{prefix}{key}"
-        if key == "_target_" or key == "_partial_" or name in skip:
+        if key in ("_target_", "_partial_"):
             continue
         if isinstance(value, dict):
-            out.update(flat_scalars(value, f"{name}.", skip))
+            out.update(flat_scalars(value, f"{name}."))
         elif isinstance(value, (int, float, str, bool)) or value is None:
             out[name] = value
     return out

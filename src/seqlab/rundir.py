@@ -19,7 +19,6 @@ from typing import Any
 
 METRICS_FILE = "metrics.json"
 LAST_CHECKPOINT = "checkpoints/last.ckpt"
-STATUSES = ("running", "completed", "failed", "diverged")
 FINISHED = ("completed", "diverged")  # a run in these states is not trained again
 
 
