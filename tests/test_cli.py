@@ -90,12 +90,26 @@ def test_bad_input_fails_fast_with_a_clear_message(args, expected, cli_cwd):
     assert not list(cli_cwd.glob("outputs/**/metrics.json"))
 
 
-def test_validation_errors_are_one_line(cli_cwd):
-    result = run_cli(["seqlab-train", "data.num_prob=2"], cli_cwd, timeout=60)
+ONE_LINE = [
+    ("data.num_prob=2", "data.num_prob=2 is not allowed: expected a number in [0, 1]"),
+    (
+        "model.hiden_dim=8",
+        "model.hiden_dim: no such key (keys of model: hidden_dim, num_layers, lr, optimizer, "
+        "scheduler, scheduler_interval); to add a new key, write +model.hiden_dim=...",
+    ),
+    (
+        "experiment=tutorial_summ",
+        "experiment=tutorial_summ: no such option (available: curriculum, sum, tagger, "
+        "tutorial_sum, tutorial_tagger)",
+    ),
+]
+
+
+@pytest.mark.parametrize("arg, message", ONE_LINE)
+def test_config_errors_are_one_line_with_exit_status_2(arg, message, cli_cwd):
+    result = run_cli(["seqlab-train", arg], cli_cwd, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "seqlab-train: error: data.num_prob=2 is not allowed: expected a number in [0, 1]"
-    ]
+    assert result.stderr.strip().splitlines() == [f"seqlab-train: error: {message}"]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,8 +16,10 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from seqlab.config import CONFIG_DIR, ConfigError, available_cores, register_resolvers, validate
 from seqlab.rundir import RunRecord, metric_name, read_metrics
@@ -107,9 +110,57 @@ def _eval_app(cfg: DictConfig) -> dict:
     return _report_config_errors("seqlab-eval", _eval_task, cfg)
 
 
+def one_line(error: Exception) -> str:
+    """A Hydra composition error as one line: the key or option, and what is allowed."""
+    if isinstance(error, MissingConfigException) and error.options is not None:
+        missing = str(error.missing_cfg_file or "").split("/")
+        if len(missing) == 2:
+            group, option = missing
+            return (
+                f"{group}={option}: no such option (available: {', '.join(sorted(error.options))})"
+            )
+    cause = error.__cause__
+    if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
+        parent = getattr(cause, "parent_node", None)
+        known = [
+            k
+            for k in (parent.keys() if parent is not None else [])
+            if k not in ("_target_", "hydra")
+        ]
+        where, _, key = str(cause.full_key).rpartition(".")
+        allowed = (
+            f"keys of {where or 'the config'}: {', '.join(map(str, known))}"
+            if known
+            else "no keys there"
+        )
+        return (
+            f"{cause.full_key}: no such key ({allowed}); "
+            f"to add a new key, write +{cause.full_key}=..."
+        )
+    return " ".join(str(error).split("\n")[0:1]).strip() or type(error).__name__
+
+
+def _run(app: Callable[[], Any], prog: str) -> None:
+    """Run a Hydra app; a bad override or config option ends in one line and exit status 2.
+
+    Hydra prints such errors over several lines; seqlab asks Hydra to raise them instead
+    (HYDRA_FULL_ERROR) and prints one. With HYDRA_FULL_ERROR=1 set by the user, Hydra's
+    full report is kept.
+    """
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        app()
+        return
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        app()
+    except (ConfigCompositionException, MissingConfigException, OverrideParseException) as e:
+        print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
+        sys.exit(2)
+
+
 def train_main() -> None:
     """seqlab-train: train one model, or sweep many with -m."""
-    _train_app()
+    _run(_train_app, "seqlab-train")
 
 
 def eval_main() -> None:
@@ -117,7 +168,7 @@ def eval_main() -> None:
     # The data config comes from the checkpoint, so eval.yaml cannot list its keys;
     # `++` lets `data.n_test=5000` through composition, and evaluate() checks the key.
     sys.argv = [_force_data_override(a) for a in sys.argv]
-    _eval_app()
+    _run(_eval_app, "seqlab-eval")
 
 
 def _force_data_override(arg: str) -> str:
