@@ -11,6 +11,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from seqlab.plots import new_figure, publish
 from seqlab.rundir import metric_name
 
 log = logging.getLogger(__name__)
@@ -169,22 +170,13 @@ class PredictionPlot(L.Callback):
         pred = torch.cat(preds)[: self.max_points] / scale
         target = torch.cat(targets)[: self.max_points] / scale
         figure = prediction_figure(target.numpy(), pred.numpy())
-        figure.savefig(Path(trainer.default_root_dir) / self.filename, dpi=100)
-        for writer in tensorboard_writers(trainer):
-            writer.add_figure("val/predictions", figure, trainer.global_step, close=False)
-        import matplotlib.pyplot as plt
-
-        plt.close(figure)
+        path = Path(trainer.default_root_dir) / self.filename
+        publish(figure, path, tensorboard_writers(trainer), "val/predictions", trainer.global_step)
 
 
 def prediction_figure(target: Any, pred: Any) -> Any:
     """Scatter of predictions against targets, with the identity line."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display needed; must precede pyplot's first import
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = new_figure((4.5, 4.5))
     ax.scatter(target, pred, s=6, alpha=0.5)
     lo, hi = float(min(target.min(), pred.min())), float(max(target.max(), pred.max()))
     ax.plot([lo, hi], [lo, hi], color="black", linewidth=1, label="prediction = target")

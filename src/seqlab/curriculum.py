@@ -18,7 +18,7 @@ import lightning as L
 
 from seqlab.callbacks import tensorboard_writers
 from seqlab.config import ConfigError
-from seqlab.length_generalization import length_axis
+from seqlab.plots import length_axis, new_figure, publish
 
 log = logging.getLogger(__name__)
 
@@ -98,13 +98,14 @@ class Curriculum(L.Callback):
             return
         out_dir = Path(trainer.default_root_dir)
         write_tables(self.rows, out_dir)
-        fig = figure(self.rows)
-        fig.savefig(out_dir / PNG_FILE, dpi=100)
-        for writer in tensorboard_writers(trainer):
-            writer.add_figure("curriculum/loss_by_length", fig, trainer.global_step, close=False)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
+        writers = tensorboard_writers(trainer)
+        publish(
+            figure(self.rows),
+            out_dir / PNG_FILE,
+            writers,
+            "curriculum/loss_by_length",
+            trainer.global_step,
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {"rows": self.rows}
@@ -137,12 +138,7 @@ def write_tables(rows: list[dict[str, Any]], out_dir: Path) -> None:
 
 def figure(rows: list[dict[str, Any]]) -> Any:
     """Final loss of each stage against its length, log-log (the notebook's plot)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = new_figure()
     ax.loglog(
         [r["length"] for r in rows],
         [r["train_loss"] for r in rows],

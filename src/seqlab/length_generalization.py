@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from seqlab.data.random_sum import generate_sums, split_generator
+from seqlab.plots import length_axis, new_figure, publish
 
 CSV_FILE, MD_FILE, PNG_FILE = (
     "length_generalization.csv",
@@ -79,13 +80,8 @@ def write_tables(rows: list[dict[str, float]], out_dir: Path) -> None:
 
 def figure(rows: list[dict[str, float]], trained_length: int | None = None) -> Any:
     """Log-log plot of MSE against length, with the predict-0 baseline."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     lengths = [r["length"] for r in rows]
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = new_figure()
     ax.loglog(lengths, [max(r["mse"], 1e-12) for r in rows], marker="o", label="model")
     ax.loglog(
         lengths,
@@ -103,15 +99,6 @@ def figure(rows: list[dict[str, float]], trained_length: int | None = None) -> A
     return fig
 
 
-def length_axis(ax: Any, lengths: Sequence[int]) -> None:
-    """A log2 x axis labelled at exactly the given lengths."""
-    from matplotlib.ticker import NullLocator
-
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(list(lengths), [str(n) for n in lengths])
-    ax.xaxis.set_minor_locator(NullLocator())
-
-
 def report(
     model: torch.nn.Module,
     data: dict[str, Any],
@@ -124,15 +111,11 @@ def report(
     """Measure, write the CSV/Markdown tables and the PNG into `out_dir`, log to TensorBoard."""
     rows = measure(model, data, lengths, n)
     write_tables(rows, out_dir)
-    fig = figure(rows, data.get("length"))
-    fig.savefig(out_dir / PNG_FILE, dpi=100)
     for writer in writers:
-        writer.add_figure("length_generalization/mse", fig, step, close=False)
         for r in rows:
             writer.add_scalar("length_generalization/mse_by_length", r["mse"], r["length"])
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    fig = figure(rows, data.get("length"))
+    publish(fig, out_dir / PNG_FILE, writers, "length_generalization/mse", step)
     return rows
 
 

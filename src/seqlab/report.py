@@ -21,6 +21,7 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from seqlab.plots import new_figure, publish
 from seqlab.rundir import METRICS_FILE
 
 SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"
@@ -175,11 +176,6 @@ def plot_axes(
     With two or more axes, one line per value of the axis with the fewest values; each
     point is the best value over the remaining axes.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     key = f"best {metric}"
     usable = [
         r
@@ -200,7 +196,7 @@ def plot_axes(
             line[x] = pick(line.get(x, row[key]), row[key])
         if not lines:
             continue
-        fig, ax = plt.subplots(figsize=(5.5, 4))
+        fig, ax = new_figure()
         for label, points in sorted(lines.items(), key=lambda kv: _sort_key(kv[0])):
             xs = sorted(points, key=_sort_key)
             ax.plot(
@@ -225,8 +221,7 @@ def plot_axes(
             ax.legend(fontsize=8)
         fig.tight_layout()
         path = sweep_dir / f"plot_{axis.replace('/', '_')}.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        publish(fig, path)
         paths.append(path)
     return paths
 

@@ -121,13 +121,14 @@ class RandomSumDataModule(TensorDataModule):
         for split in SPLITS:
             gen = split_generator(hp.seed, split, device)
             x, y = generate_sums(sizes[split], hp.length, hp.num_prob, hp.low, hp.high, gen, device)
-            out[split] = {"x": x, "y": y}
-            if self.variable_length:
-                # Drawn after the values, so fixed-length data stay exactly as they were.
-                lengths = random_lengths(sizes[split], hp.min_length, hp.length, gen, device)
-                keep = torch.arange(hp.length, device=device) < lengths[:, None]  # (n, L)
-                x = torch.where(keep.unsqueeze(-1), x, 0.0)
-                out[split] = {"x": x, "y": x.sum(dim=1), "lengths": lengths}
+            if not self.variable_length:
+                out[split] = {"x": x, "y": y}
+                continue
+            # Drawn after the values, so fixed-length data stay exactly as they were.
+            lengths = random_lengths(sizes[split], hp.min_length, hp.length, gen, device)
+            keep = torch.arange(hp.length, device=device) < lengths[:, None]  # (n, L)
+            x = torch.where(keep.unsqueeze(-1), x, 0.0)
+            out[split] = {"x": x, "y": x.sum(dim=1), "lengths": lengths}
         return out
 
     def build_splits(self, device: torch.device) -> dict[str, Batch]:
