@@ -22,6 +22,16 @@ QUIET = [
     "callbacks.model_summary=null",
     "threads=1",
 ]
+# A sum regressor small enough to train in a second or two.
+SMALL_SUM = [
+    "experiment=sum",
+    "data.n=256",
+    "data.n_val=64",
+    "data.n_test=64",
+    "data.length=4",
+    "trainer.max_epochs=2",
+    "trainer.log_every_n_steps=1",
+]
 
 
 def compose_train(overrides: list[str], output_dir: Path, config_name: str = "train") -> DictConfig:

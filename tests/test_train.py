@@ -8,6 +8,7 @@ import torch
 from seqlab.models.tagger_module import TaggerModule
 from seqlab.train import train
 from tests.conftest import (
+    SMALL_SUM,
     assert_run_contract,
     compose_train,
     read_tensorboard,
@@ -43,24 +44,15 @@ def test_tutorial_tagger_tags_both_sentences(tmp_path):
     assert "the/DET book/NN ate/V the/DET apple/NN" in text
 
 
-SMALL_SUM = [
-    "experiment=sum",
-    "data.n=256",
-    "data.n_val=64",
-    "data.n_test=64",
-    "data.length=4",
-    "trainer.max_epochs=2",
-    "trainer.log_every_n_steps=1",
-]
-
-
 def test_sum_run_directory_and_tensorboard(tmp_path):
-    metrics = train(compose_train(SMALL_SUM, tmp_path))
+    cfg = compose_train(SMALL_SUM, tmp_path)
+    metrics = train(cfg)
     assert_run_contract(tmp_path, by_hydra=False)
     assert set(metrics["final"]) >= {"train/loss", "val/loss", "val/mse", "test/loss", "test/mse"}
-    # val/mse is in original units: the scaled loss divided by target_scale**2 (0.01**2).
+    # val/mse is in original units: the scaled loss divided by target_scale**2.
+    assert cfg.data.target_scale != 1
     assert metrics["final"]["val/mse"] == pytest.approx(
-        metrics["final"]["val/loss"] / 1e-4, rel=1e-4
+        metrics["final"]["val/loss"] / cfg.data.target_scale**2, rel=1e-4
     )
     assert [row["epoch"] for row in metrics["history"]] == [1, 2]
     best = min(row["val/loss"] for row in metrics["history"])
@@ -103,3 +95,12 @@ def test_batched_tagger_with_padding_trains(tmp_path):
     assert metrics["status"] == "completed"
     assert metrics["final"]["val/acc"] == 1.0
     assert math.isfinite(metrics["best"]["val/loss"])
+
+
+def test_history_keeps_every_epoch_when_the_best_is_an_early_one(tmp_path):
+    # Testing restores the best checkpoint, callbacks' states included; the history written
+    # to metrics.json must still be fit's whole history, not the best epoch's.
+    cfg = compose_train([*SMALL_SUM, "trainer.max_epochs=3", "monitor.mode=max"], tmp_path)
+    metrics = train(cfg)
+    assert metrics["best"]["epoch"] == 1  # the highest loss: the first epoch
+    assert [row["epoch"] for row in metrics["history"]] == [1, 2, 3]

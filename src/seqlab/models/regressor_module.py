@@ -46,10 +46,10 @@ class RegressorModule(SeqlabModule):
         pred = self(x, batch.get("lengths"))  # (B, 1)
         loss = F.mse_loss(pred, y)
         scale = self.hparams.target_scale
-        self.log_split(stage, "loss", loss, len(x))
         if stage == "train":
-            # The same mean squared error in original units, without a metric object.
-            self.log("train/mse", loss.detach() / scale**2, on_epoch=True, batch_size=len(x))
+            # `mse` is the same error in original units, without a metric object.
+            self.log_train({"loss": (loss, len(x)), "mse": (loss / scale**2, len(x))})
         else:
+            self.log_eval(stage, loss, len(x))
             getattr(self, f"{stage}_metric").update(pred / scale, y / scale)
         return loss

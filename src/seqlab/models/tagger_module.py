@@ -49,16 +49,15 @@ class TaggerModule(SeqlabModule):
         tags = batch["tags"]  # (B, L), padding = IGNORE_INDEX
         log_probs = self(batch["words"], batch["lengths"])  # (B, L, T)
         loss = F.nll_loss(log_probs.flatten(0, 1), tags.flatten(), ignore_index=IGNORE_INDEX)
-        self.log_split(stage, "loss", loss, len(tags))
         predicted = log_probs.detach().argmax(-1)  # (B, L)
         if stage == "train":
-            # Token accuracy without a metric object: weighted by tokens, it averages exactly
-            # (int(tokens) waits for the device; on the CPU that costs nothing).
+            # Token accuracy without a metric object: weighted by tokens, it averages exactly.
             real = tags != IGNORE_INDEX
             tokens = real.sum()
             correct = (predicted == tags)[real].float().sum()
-            self.log("train/acc", correct / tokens, on_epoch=True, batch_size=int(tokens))
+            self.log_train({"loss": (loss, len(tags)), "acc": (correct / tokens, tokens)})
         else:
+            self.log_eval(stage, loss, len(tags))
             getattr(self, f"{stage}_metric").update(predicted, tags)
         return loss
 
