@@ -44,6 +44,7 @@ class MetricHistory(L.Callback):
     def __init__(self, monitor: str, mode: str) -> None:
         self.monitor, self.mode = metric_name(monitor), mode
         self.history: list[dict[str, float]] = []
+        self.restored_epochs = 0
         self._epoch_start = time.perf_counter()
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -69,6 +70,7 @@ class MetricHistory(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.history = list(state_dict.get("history", []))
+        self.restored_epochs = len(self.history)  # epochs a resumed run does not train again
 
 
 class DivergenceGuard(L.Callback):

@@ -29,11 +29,17 @@ register_resolvers()
 
 
 def _parallel_jobs() -> int:
-    """How many jobs the launcher runs side by side (1 for the basic launcher).
+    """How many jobs the launcher runs side by side on this machine (1 for the basic launcher).
 
     joblib's `n_jobs`: a positive count, or -1 for one job per core, -2 for all but one...
+    submitit's `cpus_per_task`: cores per job, so cores // cpus_per_task jobs share a machine
+    (under SLURM the allocation itself is the machine: see available_cores).
     """
-    n_jobs = HydraConfig.get().launcher.get("n_jobs")
+    launcher = HydraConfig.get().launcher
+    cpus_per_task = launcher.get("cpus_per_task")
+    if isinstance(cpus_per_task, int) and cpus_per_task > 0:
+        return max(1, available_cores() // cpus_per_task)
+    n_jobs = launcher.get("n_jobs")
     if not isinstance(n_jobs, int) or n_jobs == 0:
         return 1
     return n_jobs if n_jobs > 0 else max(1, available_cores() + 1 + n_jobs)
@@ -75,10 +81,31 @@ def _train_task(cfg: DictConfig) -> float:
     return _objective(metrics, cfg)
 
 
+def _check_ddp_in_sweep(cfg: DictConfig) -> None:
+    """DDP in a sweep job needs the launcher to start one process per device.
+
+    Lightning starts DDP's extra processes by re-running the command line, which for a
+    multirun would start the whole sweep again. Under SLURM with one task per device the
+    processes already exist, and Lightning takes their ranks from SLURM instead.
+    """
+    trainer = cfg.trainer
+    devices = trainer.get("devices", 1)
+    if "ddp" not in str(trainer.get("strategy", "")) or devices == 1:
+        return
+    if int(os.environ.get("SLURM_NTASKS", "1")) > 1:
+        return
+    raise ConfigError(
+        f"trainer.strategy={trainer.strategy} with devices={devices} in a multirun needs one "
+        "process per device from the launcher: use hydra/launcher=slurm with "
+        "hydra.launcher.tasks_per_node=<devices>, or train single runs"
+    )
+
+
 def _sweep_job(cfg: DictConfig) -> float:
     """One job of a multirun: whatever goes wrong is recorded, and the sweep goes on."""
     try:
         validate(cfg)
+        _check_ddp_in_sweep(cfg)
         return _train_task(cfg)
     except Exception as e:
         # A config error needs no traceback; anything else does, in the job's log.

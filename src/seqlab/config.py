@@ -132,6 +132,10 @@ RULES: dict[str, Rule] = {
     "trainer.log_every_n_steps": POSITIVE_INT,
     "trainer.check_val_every_n_epoch": Rule(int, low=1, optional=True),
     "trainer.accelerator": Rule(str),
+    "trainer.precision": Rule(
+        str,
+        choices=("32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true", 32, 64),
+    ),
 }
 
 
@@ -203,10 +207,13 @@ def flat_scalars(tree: dict, prefix: str = "") -> dict[str, Any]:
 
 
 def available_cores() -> int:
+    """Cores this process may use: its CPU affinity, within a SLURM job its allocation."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    return min(cores, int(slurm)) if slurm.isdigit() and int(slurm) > 0 else cores
 
 
 def resolve_threads(setting: int | str, parallel_jobs: int = 1) -> int:

@@ -56,13 +56,19 @@ def read_metrics(run_dir: str | Path) -> dict[str, Any]:
 
 
 class RunRecord:
-    """metrics.json of one run, rewritten atomically on every update."""
+    """metrics.json of one run, rewritten atomically on every update.
 
-    def __init__(self, run_dir: str | Path, **fields: Any) -> None:
+    `write=False` keeps the record in memory only: under data-parallel training every
+    process runs the same code, and only the first (rank 0) writes the run's files.
+    """
+
+    def __init__(self, run_dir: str | Path, write: bool = True, **fields: Any) -> None:
         self.path = Path(run_dir) / METRICS_FILE
+        self.write = write
         self.data: dict[str, Any] = {}
         self.update(**fields)
 
     def update(self, **fields: Any) -> None:
         self.data.update(fields)
-        write_json_atomic(self.path, self.data)
+        if self.write:
+            write_json_atomic(self.path, self.data)

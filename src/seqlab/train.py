@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
 from seqlab.build import build, build_all, build_trainer, setup_torch
@@ -36,13 +37,18 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
         log.info("%s already holds a %s run: nothing to do", run_dir, previous["status"])
         return previous
     resume_from = cfg.get("ckpt_path")
-    if resume_from is None and previous and (run_dir / LAST_CHECKPOINT).is_file():
-        resume_from = str(run_dir / LAST_CHECKPOINT)
-        log.info("resuming the interrupted run from %s", resume_from)
+    if resume_from is None and previous:
+        resume_from = latest_checkpoint(run_dir)
+        if resume_from:
+            log.info("resuming the interrupted run from %s", resume_from)
 
     monitor, mode = metric_name(cfg.monitor.metric), cfg.monitor.mode
     start = time.time()
-    record = RunRecord(run_dir, status="running", monitor=monitor, mode=mode, seed=cfg.seed)
+    # Under DDP every process runs train(); rank 0 alone writes metrics.json.
+    writer = rank_zero_only.rank == 0
+    record = RunRecord(
+        run_dir, write=writer, status="running", monitor=monitor, mode=mode, seed=cfg.seed
+    )
     if resume_from:
         record.update(resumed_from=str(resume_from))
     try:
@@ -83,6 +89,8 @@ def _fit_and_test(
     log_hparams(trainer, cfg)  # now, so that a run still training shows its settings
     trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
     final = scalar_metrics(trainer.callback_metrics)
+    # Testing from a checkpoint restores callback states too: keep what fit recorded.
+    epochs, restored = list(history.history), history.restored_epochs
 
     if cfg.get("test_after_fit") and not trainer.interrupted:
         best_ckpt = trainer.checkpoint_callback and trainer.checkpoint_callback.best_model_path
@@ -94,6 +102,7 @@ def _fit_and_test(
     # After testing, `model` holds the best checkpoint's weights (or the last, untested).
     lengths = run_if_asked(cfg.get("eval"), model, to_plain(cfg.data), run_dir, trainer)
 
+    history.history = epochs
     best = history.best() or {}
     diverged = guard.diverged_at is not None or any(
         not math.isfinite(v) for k, v in final.items() if k.endswith("/loss")
@@ -111,8 +120,18 @@ def _fit_and_test(
         "threads": threads,
         "checkpoints": checkpoint_paths(trainer, run_dir),
         "history": history.history,
+        **({"resumed_after_epoch": restored} if resume_from else {}),
         **({"length_generalization": lengths} if lengths else {}),
     }
+
+
+def latest_checkpoint(run_dir: Path) -> str | None:
+    """The checkpoint an interrupted run carries on from: checkpoints/last.ckpt (written at
+    every epoch end) or, if newer, the hpc_ckpt_<n>.ckpt that Lightning writes when SLURM
+    signals a job with SIGUSR1 before requeueing it."""
+    candidates = [run_dir / LAST_CHECKPOINT, *run_dir.glob("hpc_ckpt_*.ckpt")]
+    found = [path for path in candidates if path.is_file()]
+    return str(max(found, key=lambda path: path.stat().st_mtime)) if found else None
 
 
 def checkpoint_paths(trainer: L.Trainer, run_dir: Path) -> dict[str, str]:

@@ -37,8 +37,13 @@ class TensorDataModule(L.LightningDataModule):
             self.splits = self.build_splits(self.device)
 
     def batches(self, split: str, shuffle: bool = False) -> TensorBatches:
+        """A split's batches; under data-parallel training, this process's share of them."""
         hp = self.hparams
-        return TensorBatches(self.splits[split], hp.batch_size, shuffle, hp.seed)
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
+        return TensorBatches(
+            self.splits[split], hp.batch_size, shuffle, hp.seed, rank=rank, world_size=world
+        )
 
     def train_dataloader(self) -> TensorBatches:
         return self.batches("train", shuffle=self.hparams.shuffle)

@@ -40,7 +40,10 @@ class EpochOrder:
 class TensorBatches:
     """Iterable of batches (dicts of tensor slices) over equally long tensors.
 
-    `batch_size=None` serves the whole set as one batch.
+    `batch_size=None` serves the whole set as one batch. Under data-parallel training each
+    of the `world_size` processes serves its own share (`rank`): every epoch's order is
+    dealt out round-robin, so the shares never overlap and all have the same number of
+    batches (the last `n % world_size` samples of the order sit that epoch out).
     """
 
     def __init__(
@@ -50,13 +53,18 @@ class TensorBatches:
         shuffle: bool = False,
         seed: int = 0,
         drop_last: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         sizes = {len(t) for t in tensors.values()}
         if len(sizes) != 1:
             lengths = {k: len(t) for k, t in tensors.items()}
             raise ValueError(f"tensors differ in length: {lengths}")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} outside [0, {world_size})")
         self.tensors = tensors
-        self.n = sizes.pop()
+        self.rank, self.world_size = rank, world_size
+        self.n = sizes.pop() // world_size  # samples this process serves per epoch
         self.batch_size = batch_size or self.n
         self.drop_last = drop_last
         # Lightning looks for a loader's `sampler` (to call `set_epoch`) and `batch_sampler`.
@@ -68,11 +76,19 @@ class TensorBatches:
             return self.n // self.batch_size
         return math.ceil(self.n / self.batch_size)
 
+    def _order(self) -> torch.Tensor | None:
+        """This process's sample indices for the epoch; None: all samples, in order."""
+        total = self.n * self.world_size
+        order = self.sampler.permutation(len(next(iter(self.tensors.values()))))
+        if order is None and self.world_size == 1:
+            return None
+        if order is None:
+            order = torch.arange(total)
+        device = next(iter(self.tensors.values())).device
+        return order[self.rank : total : self.world_size].to(device)
+
     def __iter__(self) -> Iterator[Batch]:
-        order = self.sampler.permutation(self.n)
-        if order is not None:
-            device = next(iter(self.tensors.values())).device
-            order = order.to(device)
+        order = self._order()
         for i in range(len(self)):
             lo, hi = i * self.batch_size, min((i + 1) * self.batch_size, self.n)
             if order is None:
