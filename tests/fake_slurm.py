@@ -139,11 +139,20 @@ def srun(args: list[str]) -> int:
         stdout = open(out, "a") if out else None  # noqa: SIM115 (closed below)
         stderr = open(err, "a") if err else None  # noqa: SIM115
         procs.append((subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr), stdout))
+    _note_steps(job, task, [proc.pid for proc, _ in procs])
     codes = [proc.wait() for proc, _ in procs]
     for _, stream in procs:
         if stream:
             stream.close()
     return max(codes, key=abs)
+
+
+def _note_steps(job: str, task: str, pids: list[int]) -> None:
+    """Record the job step's processes: `scancel --signal` signals them, as SLURM does."""
+    record = _task_file(job, int(task) if task else None)
+    data = _read(record)
+    data["step_pids"] = pids
+    _write(record, data)
 
 
 def _records(ids: list[str]) -> list[tuple[str, Path]]:
@@ -184,7 +193,9 @@ def scancel(args: list[str]) -> int:
     ids = []
     i = 0
     while i < len(args):
-        if args[i] in ("--signal", "-s"):
+        if args[i].startswith("--signal="):
+            sig = getattr(signal, "SIG" + args[i].split("=", 1)[1].removeprefix("SIG"))
+        elif args[i] in ("--signal", "-s"):
             sig = getattr(signal, "SIG" + args[i + 1].removeprefix("SIG"))
             i += 1
         elif not args[i].startswith("-"):
@@ -192,10 +203,14 @@ def scancel(args: list[str]) -> int:
         i += 1
     for _, path in _records(ids):
         data = _read(path)
-        _kill(data, sig)
         if sig in (signal.SIGTERM, signal.SIGKILL):
+            _kill(data, sig)
             data["state"] = "CANCELLED"
             _write(path, data)
+        else:  # like `scancel --signal`: to the job's steps, not to its batch script
+            for pid in data.get("step_pids", []):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
     return 0
 
 
@@ -203,6 +218,10 @@ def scontrol(args: list[str]) -> int:
     if args[:1] != ["requeue"]:
         print(f"fake scontrol: unsupported: {args}", file=sys.stderr)
         return 1
+    # The job itself may be asking (Lightning does): leave its process group before killing
+    # it, or this process dies with the job and never starts it again.
+    with contextlib.suppress(PermissionError):
+        os.setsid()
     for _, path in _records(args[1].split(",")):
         data = _read(path)
         _kill(data, signal.SIGKILL)

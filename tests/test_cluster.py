@@ -37,8 +37,17 @@ def slurm(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def slurm_records(env: dict[str, str]) -> list[dict]:
-    return [json.loads(p.read_text()) for p in Path(env["FAKE_SLURM_DIR"]).glob("jobs/*.json")]
+def slurm_records(env: dict[str, str], settled: bool = True) -> list[dict]:
+    """The fake SLURM's job records; `settled`: once every job has ended (submitit may read
+    a job's result a moment before its batch script exits)."""
+    deadline = time.time() + 30
+    while True:
+        paths = sorted(Path(env["FAKE_SLURM_DIR"]).glob("jobs/*.json"))
+        records = [json.loads(p.read_text()) for p in paths]
+        ended = all(r["state"] in fake_slurm.FINISHED for r in records)
+        if not settled or ended or time.time() > deadline:
+            return records
+        time.sleep(0.2)
 
 
 def test_slurm_sweep_submits_a_job_array_and_completes(cli_cwd, slurm):
@@ -70,10 +79,6 @@ def test_slurm_sweep_submits_a_job_array_and_completes(cli_cwd, slurm):
     # One array of two tasks went through sbatch, with the preset's #SBATCH lines.
     records = slurm_records(slurm)
     assert len(records) == 2 and {r["env"]["SLURM_ARRAY_TASK_ID"] for r in records} == {"0", "1"}
-    deadline = time.time() + 30  # submitit reads the results before the scripts exit
-    while not all(r["state"] == "COMPLETED" for r in records) and time.time() < deadline:
-        time.sleep(0.2)
-        records = slurm_records(slurm)
     assert [r["state"] for r in records] == ["COMPLETED"] * 2
     script = Path(records[0]["script"]).read_text()
     for line in (
@@ -240,3 +245,57 @@ def test_ddp_on_two_cpu_processes(cli_cwd):
         pred = model(val["x"]) / cfg.data.target_scale
     full_mse = torch.mean((pred - val["y"] / cfg.data.target_scale) ** 2).item()
     assert metrics["best"]["val/mse"] == pytest.approx(full_mse, rel=1e-5)
+
+
+def _slurm_sweep_interrupted(cwd: Path, env: dict[str, str], interrupt: list[str]) -> Path:
+    """Run a one-job sweep through the fake SLURM; once its job has finished 2 epochs, run
+    the `interrupt` command (a SLURM command); wait for the sweep; return the job's dir."""
+    script = Path(sys.executable).parent / "seqlab-train"
+    args = ["-m", "hydra/launcher=slurm", "hydra.launcher.gpus_per_node=0"]
+    args += ["hydra.launcher.cpus_per_task=1", *RESUME, "trainer.max_epochs=10"]
+    full_env = {**os.environ, "SEQLAB_OUTPUT_ROOT": str(cwd / "outputs"), **env}
+    proc = subprocess.Popen(
+        [str(script), *args],
+        cwd=cwd,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.time() + 120
+        while not list((cwd / "outputs").glob("multiruns/*/*/0")):
+            assert time.time() < deadline and proc.poll() is None, "the job never started"
+            time.sleep(0.1)
+        (job,) = sweep_jobs(cwd)
+        _wait_for_epochs(job, 2, proc, limit=120)
+        (record,) = Path(env["FAKE_SLURM_DIR"]).glob("jobs/*.json")
+        subprocess.run([*interrupt, record.stem], env=full_env, check=True)
+        _, stderr = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr[-3000:]
+    return job
+
+
+@pytest.mark.slow
+def test_slurm_requeue_resumes_the_job_in_its_run_directory(cli_cwd, slurm):
+    job = _slurm_sweep_interrupted(cli_cwd, slurm, ["scontrol", "requeue"])
+    (record,) = slurm_records(slurm)
+    assert record["requeued"] == 1 and record["state"] == "COMPLETED"
+    metrics = assert_run_contract(job)
+    assert metrics["resumed_from"].endswith("checkpoints/last.ckpt")
+    assert 2 <= metrics["resumed_after_epoch"] < 10
+    assert [row["epoch"] for row in metrics["history"]] == list(range(1, 11))
+
+
+@pytest.mark.slow
+def test_sigusr1_checkpoints_requeues_and_resumes(cli_cwd, slurm):
+    """SLURM's warning signal: Lightning saves hpc_ckpt_1.ckpt and requeues the job (through
+    scontrol); the requeued job resumes from that checkpoint, the newest one."""
+    job = _slurm_sweep_interrupted(cli_cwd, slurm, ["scancel", "--signal=USR1"])
+    (record,) = slurm_records(slurm)
+    assert record["requeued"] == 1 and record["state"] == "COMPLETED"
+    metrics = assert_run_contract(job)
+    assert metrics["resumed_from"].endswith("hpc_ckpt_1.ckpt")
+    assert metrics["epochs"] == 10

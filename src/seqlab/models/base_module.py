@@ -72,8 +72,11 @@ class SeqlabModule(L.LightningModule):
     # batch. `self.log` costs ~1 ms a call here (Lightning re-places its result state on the
     # device at every call): logging loss and metric every step cost ~10% of a small LSTM's
     # step in `make bench`.
-    def on_train_epoch_start(self) -> None:
+    def on_train_start(self) -> None:  # also when a run resumes mid-epoch
         self._train_sums: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def on_train_epoch_start(self) -> None:
+        self._train_sums = {}
 
     def log_train(self, values: dict[str, tuple[torch.Tensor, torch.Tensor | int]]) -> None:
         """Log training values {name: (value, weight)}: `train/<name>_step` on logging steps
