@@ -67,29 +67,6 @@ def test_single_run_prints_its_directory_and_tensorboard_command(cli_cwd):
     assert "data.n_tset: not a key of this checkpoint's data config" in unknown.stderr
 
 
-BAD_TRAIN = [
-    (["model.hiden_dim=8"], "hiden_dim"),
-    (["experiment=tutorial_summ"], "tutorial_summ"),
-    (["model=tagger_x"], "tagger_x"),
-    (["model.lr=abc"], "model.lr='abc' is not allowed: expected a number > 0"),
-    (["model.lr=0"], "model.lr=0 is not allowed"),
-    (["model.hidden_dim=0"], "model.hidden_dim=0 is not allowed: expected an integer >= 1"),
-    (["data.length=0"], "data.length=0 is not allowed"),
-    (["data.n=0"], "data.n=0 is not allowed"),
-    (["data.num_prob=2"], "data.num_prob=2 is not allowed: expected a number in [0, 1]"),
-]
-
-
-@pytest.mark.parametrize("args, expected", BAD_TRAIN)
-def test_bad_input_fails_fast_with_a_clear_message(args, expected, cli_cwd):
-    result = run_cli(["seqlab-train", *args], cli_cwd, timeout=60)
-    assert result.returncode != 0
-    assert expected in result.stderr
-    assert "Traceback" not in result.stderr
-    # Nothing was trained: no run directory claims a result.
-    assert not list(cli_cwd.glob("outputs/**/metrics.json"))
-
-
 ONE_LINE = [
     ("data.num_prob=2", "data.num_prob=2 is not allowed: expected a number in [0, 1]"),
     (

@@ -80,4 +80,9 @@ def setup_torch(cfg: DictConfig, parallel_jobs: int = 1) -> int:
 
 
 def build_trainer(cfg: DictConfig, callbacks: list[L.Callback], loggers: list[Any]) -> L.Trainer:
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    """The configured Trainer; its checkpoints are written atomically (AtomicCheckpointIO)."""
+    from seqlab.checkpointing import AtomicCheckpointIO
+
+    return instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
+    )

@@ -19,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from seqlab.config import CONFIG_DIR, ConfigError, available_cores, register_resolvers, validate
 from seqlab.rundir import RunRecord, metric_name, read_metrics
@@ -50,9 +50,18 @@ def _report_config_errors(prog: str, task: Callable[[DictConfig], Any], cfg: Dic
     try:
         validate(cfg)
         return task(cfg)
-    except ConfigError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
+    except (ConfigError, OmegaConfBaseException) as e:
+        print(f"{prog}: error: {config_error_line(e)}", file=sys.stderr)
         sys.exit(2)
+
+
+def config_error_line(error: Exception) -> str:
+    """One line for a ConfigError or an OmegaConf error met while reading the config."""
+    if isinstance(error, MissingMandatoryValue):
+        return f"{error.full_key}: required; give {error.full_key}=..."
+    key = getattr(error, "full_key", None)
+    message = str(error).splitlines()[0]
+    return f"{key}: {message}" if key and not message.startswith(key) else message
 
 
 def _objective(metrics: dict, cfg: DictConfig) -> float:
@@ -183,6 +192,14 @@ def _run(app: Callable[[], Any], prog: str) -> None:
     except (ConfigCompositionException, MissingConfigException, OverrideParseException) as e:
         print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
         sys.exit(2)
+    except OmegaConfBaseException as e:  # e.g. an interpolation that does not resolve
+        print(f"{prog}: error: {config_error_line(e)}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:  # an output directory that cannot be written, a full disk
+        if e.filename is None:
+            raise
+        print(f"{prog}: error: {e.filename}: {e.strerror}", file=sys.stderr)
+        sys.exit(1)
 
 
 def train_main() -> None:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 METRICS_FILE = "metrics.json"
 LAST_CHECKPOINT = "checkpoints/last.ckpt"
@@ -28,18 +29,20 @@ def metric_name(key: str) -> str:
     return key.removesuffix("_epoch")
 
 
-def write_json_atomic(path: str | Path, data: Any) -> None:
-    """Write JSON so that a reader (or a crash) sees the old file or the new one, never half.
+TEMP_SUFFIX = ".tmp"  # `.<name>.<random>.tmp` beside the file it will replace
 
-    The data goes to a temporary file in the same directory, is flushed to disk, and then
-    replaces `path` in one rename.
+
+def write_atomic(path: str | Path, write: Callable[[BinaryIO], Any]) -> None:
+    """Write a file so that a reader (or a crash, or a kill) sees the old file or the new
+    one, never half: `write` fills a temporary file in the same directory, which is flushed
+    to disk and then replaces `path` in one rename. On an error the old file is untouched.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, allow_nan=True)
-            f.write("\n")
+        with os.fdopen(fd, "wb") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; run files are meant to be shared
@@ -47,6 +50,27 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    """Write `data` as JSON with `write_atomic`."""
+    text = json.dumps(data, indent=2, allow_nan=True) + "\n"
+    write_atomic(path, lambda f: f.write(text.encode()))
+
+
+def remove_stale_temporaries(run_dir: str | Path) -> list[Path]:
+    """Delete the temporary files a killed run left behind. They are never read: a
+    temporary becomes a checkpoint or metrics.json only by its final rename."""
+    run_dir = Path(run_dir)
+    stale = [
+        path
+        for folder in (run_dir, run_dir / "checkpoints")
+        if folder.is_dir()
+        for path in folder.glob(f".*{TEMP_SUFFIX}")
+    ]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def read_metrics(run_dir: str | Path) -> dict[str, Any]:

@@ -14,9 +14,16 @@ from omegaconf import DictConfig
 
 from seqlab.build import build, build_all, build_trainer, setup_torch
 from seqlab.callbacks import ConfigInCheckpoint, DivergenceGuard, MetricHistory, scalar_metrics
-from seqlab.config import flat_scalars, to_plain
+from seqlab.config import ConfigError, flat_scalars, to_plain
 from seqlab.length_generalization import run_if_asked
-from seqlab.rundir import FINISHED, LAST_CHECKPOINT, RunRecord, metric_name, read_metrics
+from seqlab.rundir import (
+    FINISHED,
+    LAST_CHECKPOINT,
+    RunRecord,
+    metric_name,
+    read_metrics,
+    remove_stale_temporaries,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,10 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     if previous.get("status") in FINISHED:
         log.info("%s already holds a %s run: nothing to do", run_dir, previous["status"])
         return previous
+    # Under DDP every process runs train(); rank 0 alone writes (and cleans) the run's files.
+    writer = rank_zero_only.rank == 0
+    if writer and (stale := remove_stale_temporaries(run_dir)):
+        log.info("removed %d unfinished file(s) a killed run left behind", len(stale))
     resume_from = cfg.get("ckpt_path")
     if resume_from is None and previous:
         resume_from = latest_checkpoint(run_dir)
@@ -44,8 +55,6 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
 
     monitor, mode = metric_name(cfg.monitor.metric), cfg.monitor.mode
     start = time.time()
-    # Under DDP every process runs train(); rank 0 alone writes metrics.json.
-    writer = rank_zero_only.rank == 0
     record = RunRecord(
         run_dir, write=writer, status="running", monitor=monitor, mode=mode, seed=cfg.seed
     )
@@ -87,15 +96,26 @@ def _fit_and_test(
         threads,
     )
     log_hparams(trainer, cfg)  # now, so that a run still training shows its settings
-    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
+    if resume_from:
+        check_resumable(resume_from, model)
+    # weights_only: reading a checkpoint never runs code (seqlab's hold plain data only).
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     final = scalar_metrics(trainer.callback_metrics)
     # Testing from a checkpoint restores callback states too: keep what fit recorded.
     epochs, restored = list(history.history), history.restored_epochs
 
     if cfg.get("test_after_fit") and not trainer.interrupted:
-        best_ckpt = trainer.checkpoint_callback and trainer.checkpoint_callback.best_model_path
+        # A diverged run may have no best checkpoint on disk (non-finite weights are not
+        # written): then the weights in memory are tested.
+        callback = trainer.checkpoint_callback
+        best_ckpt = callback and callback.best_model_path and Path(callback.best_model_path)
+        best_ckpt = best_ckpt and best_ckpt.is_file()
         trainer.test(
-            model, datamodule=datamodule, ckpt_path="best" if best_ckpt else None, verbose=False
+            model,
+            datamodule=datamodule,
+            ckpt_path="best" if best_ckpt else None,
+            verbose=False,
+            weights_only=True,
         )
         final.update(scalar_metrics(trainer.callback_metrics))
 
@@ -125,6 +145,25 @@ def _fit_and_test(
     }
 
 
+def check_resumable(path: str, model: L.LightningModule) -> None:
+    """The checkpoint must be a readable seqlab checkpoint of this very model: the same
+    class, and weights of the same names and shapes."""
+    from seqlab.evaluate import load_checkpoint
+
+    ckpt = load_checkpoint(path)
+    theirs = ckpt["seqlab_config"]["model"].get("_target_", "?")
+    ours = f"{type(model).__module__}.{type(model).__name__}"
+    if theirs != ours:
+        raise ConfigError(f"ckpt_path={path}: holds a {theirs}, this run trains a {ours}")
+    shapes = {k: tuple(v.shape) for k, v in ckpt.get("state_dict", {}).items()}
+    for name, tensor in model.state_dict().items():
+        if shapes.get(name) != tuple(tensor.shape):
+            raise ConfigError(
+                f"ckpt_path={path}: weight {name} has shape {shapes.get(name)} there and "
+                f"{tuple(tensor.shape)} in this run's model (compare the model settings)"
+            )
+
+
 def latest_checkpoint(run_dir: Path) -> str | None:
     """The checkpoint an interrupted run carries on from: checkpoints/last.ckpt (written at
     every epoch end) or, if newer, the hpc_ckpt_<n>.ckpt that Lightning writes when SLURM
@@ -139,7 +178,7 @@ def checkpoint_paths(trainer: L.Trainer, run_dir: Path) -> dict[str, str]:
     paths = {}
     for callback in trainer.checkpoint_callbacks:
         for name, path in (("best", callback.best_model_path), ("last", callback.last_model_path)):
-            if path:
+            if path and Path(path).is_file():
                 paths[name] = str(Path(path).resolve().relative_to(run_dir.resolve()))
     return paths
 
