@@ -77,7 +77,7 @@ ONE_LINE = [
     (
         "experiment=tutorial_summ",
         "experiment=tutorial_summ: no such option (available: curriculum, sum, tagger, "
-        "tutorial_sum, tutorial_tagger)",
+        "tutorial_sum, tutorial_tagger, ud_pos)",
     ),
 ]
 

@@ -3,9 +3,10 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from seqlab.config import ConfigError
-from seqlab.data.conllu import check_known_tags, read_conllu
+from seqlab.data.conllu_reader import check_known_tags, read_conllu
 
 TOKEN = "{id}\t{form}\t{form}\t{upos}\t{xpos}\t_\t0\troot\t_\t_"
 
@@ -77,3 +78,145 @@ def test_unknown_tags_in_evaluation_files(tmp_path):
     check_known_tags(sentences, {"AUX", "PART", "VERB", "PUNCT", "NOUN"}, path)
     with pytest.raises(ConfigError, match=r"dev.conllu:11: tag 'NOUN' does not occur"):
         check_known_tags(sentences, {"AUX", "PART", "VERB", "PUNCT"}, path)
+
+
+def make_treebank(tmp_path: Path, name: str, sentences: list[str]) -> Path:
+    """A CoNLL-U file from 'word/TAG word/TAG' strings."""
+    lines = []
+    for n, sentence in enumerate(sentences, 1):
+        lines.append(f"# sent_id = {n}")
+        for i, token in enumerate(sentence.split(), 1):
+            word, tag = token.rsplit("/", 1)
+            lines.append(TOKEN.format(id=i, form=word, upos=tag, xpos="_"))
+        lines.append("")
+    return write(tmp_path, "\n".join(lines) + "\n", name)
+
+
+TRAIN = [
+    "The/DET dog/NOUN barks/VERB ./PUNCT",
+    "A/DET cat/NOUN sleeps/VERB ./PUNCT",
+    "the/DET dog/NOUN sleeps/VERB",
+    "Dogs/NOUN bark/VERB",
+    "The/DET old/ADJ cat/NOUN saw/VERB the/DET dog/NOUN ./PUNCT",
+]
+
+
+def test_data_module_vocabulary_and_buckets(tmp_path):
+    from seqlab.data.conllu import ConlluDataModule
+
+    train_path = make_treebank(tmp_path, "train.conllu", TRAIN)
+    dev_path = make_treebank(tmp_path, "dev.conllu", ["A/DET dog/NOUN barks/VERB"])
+    dm = ConlluDataModule(str(train_path), str(dev_path), min_freq=2, lowercase=True, batch_size=2)
+    # Lowercased counts: the x3, dog x3, cat x2, sleeps x2, . x3; the rest is <unk>.
+    assert set(dm.words.itos) == {"<pad>", "<unk>", "the", "dog", "cat", "sleeps", "."}
+    assert dm.tags.itos == ["ADJ", "DET", "NOUN", "PUNCT", "VERB"]
+    dm.setup("fit")
+    batches = dm.batches("train", shuffle=True)
+    batches.sampler.set_epoch(3)
+    seen = []
+    for batch in batches:
+        longest = int(batch["lengths"].max())
+        assert batch["words"].shape[1] == batch["tags"].shape[1] == longest  # trimmed
+        seen += batch["lengths"].tolist()
+    assert sorted(seen) == sorted(len(s.split()) for s in TRAIN)  # each sentence once
+
+
+def test_data_module_refuses_tags_unseen_in_training(tmp_path):
+    from seqlab.data.conllu import ConlluDataModule
+
+    train_path = make_treebank(tmp_path, "train.conllu", TRAIN)
+    dev_path = make_treebank(tmp_path, "dev.conllu", ["Wow/INTJ"])
+    with pytest.raises(ConfigError, match=r"dev.conllu:2: tag 'INTJ' does not occur"):
+        ConlluDataModule(str(train_path), str(dev_path))
+
+
+def test_bucketing_keeps_batches_of_similar_lengths():
+    from seqlab.data.batches import BucketBatches
+
+    lengths = torch.tensor([1, 9, 2, 8, 3, 7, 4, 6])
+    words = torch.ones(8, 9, dtype=torch.long)
+    batches = BucketBatches({"words": words, "lengths": lengths}, batch_size=2, pool=4)
+    assert [b["lengths"].tolist() for b in batches] == [[1, 2], [3, 4], [6, 7], [8, 9]]
+    assert [b["words"].shape[1] for b in batches] == [2, 4, 7, 9]
+
+
+@pytest.mark.parametrize("options", [{"crf": True}, {"crf": True, "bidirectional": True}])
+def test_tagger_options_learn_the_toy_sentences(options):
+    from seqlab.models.tagger_module import TaggerModule
+
+    sentences = [s.split() for s in TRAIN]
+    words = [[t.rsplit("/", 1)[0] for t in s] for s in sentences]
+    tags = [[t.rsplit("/", 1)[1] for t in s] for s in sentences]
+    from seqlab.data.vocab import Vocab, encode_sentences
+
+    word_vocab = Vocab(w for s in words for w in s)
+    tag_vocab = Vocab(sorted({t for s in tags for t in s}), specials=False)
+    batch = encode_sentences(list(zip(words, tags, strict=True)), word_vocab, tag_vocab)
+    torch.manual_seed(0)
+    model = TaggerModule(word_vocab.itos, tag_vocab.itos, dropout=0.1, word_dropout=0.05, **options)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    model.log_train = lambda values: None  # no Trainer attached
+    for _ in range(60):
+        opt.zero_grad()
+        loss = model.step(batch, "train")
+        loss.backward()
+        opt.step()
+    assert model.tag(words) == tags
+
+
+def test_ud_pos_trains_on_conllu_files_and_seqlab_tag_uses_the_checkpoint(tmp_path):
+    from tests.conftest import QUIET, assert_run_contract, run_cli
+
+    train_path = make_treebank(tmp_path, "train.conllu", TRAIN * 4)
+    dev_path = make_treebank(tmp_path, "dev.conllu", TRAIN[:2])
+    run_dir = tmp_path / "run"
+    args = [
+        "experiment=ud_pos",
+        f"data.train_path={train_path}",
+        f"data.val_path={dev_path}",
+        "data.min_freq=1",
+        "model.embedding_dim=16",
+        "model.hidden_dim=16",
+        "model.lr=0.05",
+        "trainer.max_epochs=25",
+        "callbacks.early_stopping=null",
+        "seed=3",
+        f"hydra.run.dir={run_dir}",
+        *QUIET,
+    ]
+    result = run_cli(["seqlab-train", *args], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = assert_run_contract(run_dir)
+    assert metrics["best"]["val/acc"] == 1.0  # the dev sentences are training sentences
+    assert "test/acc" not in metrics["final"]  # no test file given: nothing tested
+
+    ckpt = run_dir / metrics["checkpoints"]["best"]
+    tagged = run_cli(["seqlab-tag", str(ckpt), "The dog barks .", "A cat sleeps"], tmp_path)
+    assert tagged.returncode == 0, tagged.stderr[-3000:]
+    assert tagged.stdout.splitlines() == [
+        "The/DET dog/NOUN barks/VERB ./PUNCT",
+        "A/DET cat/NOUN sleeps/VERB",
+    ]
+    conllu = run_cli(["seqlab-tag", str(ckpt), "--format", "conllu", "A cat sleeps"], tmp_path)
+    assert "1\tA\t_\tDET\t" in conllu.stdout and "3\tsleeps\t_\tVERB\t" in conllu.stdout
+    sentences = read_conllu(write(tmp_path, conllu.stdout, "tagged.conllu"))
+    assert sentences[0].tags == ["DET", "NOUN", "VERB"]
+
+
+def test_seqlab_tag_with_the_toy_tagger_and_bad_checkpoints(tmp_path):
+    from seqlab.train import train
+    from tests.conftest import compose_train, run_cli
+
+    run_dir = tmp_path / "toy"
+    train(compose_train(["experiment=tutorial_tagger", "callbacks.tag_examples=null"], run_dir))
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    result = run_cli(["seqlab-tag", str(ckpt), "The dog ate the apple"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "The/DET dog/NN ate/V the/DET apple/NN"
+
+    sums = tmp_path / "sum"
+    train(compose_train(["experiment=sum", "data.n=64", "trainer.max_epochs=1"], sums))
+    other = run_cli(["seqlab-tag", str(sums / "checkpoints" / "last.ckpt"), "a b"], tmp_path)
+    assert other.returncode == 2 and "which does not tag" in other.stderr
+    missing = run_cli(["seqlab-tag", str(tmp_path / "nope.ckpt"), "a"], tmp_path)
+    assert missing.returncode == 2 and "nope.ckpt: no such file" in missing.stderr

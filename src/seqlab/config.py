@@ -110,6 +110,10 @@ RULES: dict[str, Rule] = {
     "model.num_layers": POSITIVE_INT,
     "model.lr": POSITIVE,
     "model.scheduler_interval": Rule(str, choices=("epoch", "step")),
+    "model.dropout": Rule(float, low=0, high=1, high_open=True),
+    "model.word_dropout": Rule(float, low=0, high=1, high_open=True),
+    "data.min_freq": POSITIVE_INT,
+    "data.tag_column": Rule(str, choices=("upos", "xpos")),
     # data
     "data.length": POSITIVE_INT,
     "data.n": POSITIVE_INT,

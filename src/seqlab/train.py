@@ -104,7 +104,7 @@ def _fit_and_test(
     # Testing from a checkpoint restores callback states too: keep what fit recorded.
     epochs, restored = list(history.history), history.restored_epochs
 
-    if cfg.get("test_after_fit") and not trainer.interrupted:
+    if cfg.get("test_after_fit") and not trainer.interrupted and datamodule.has_split("test"):
         # A diverged run may have no best checkpoint on disk (non-finite weights are not
         # written): then the weights in memory are tested.
         callback = trainer.checkpoint_callback

@@ -15,6 +15,8 @@ class TensorDataModule(L.LightningDataModule):
     `shuffle` and `seed` arguments (saved with `save_hyperparameters`).
     """
 
+    batch_class: type[TensorBatches] = TensorBatches  # how a split is cut into batches
+
     def __init__(self) -> None:
         super().__init__()
         self.splits: dict[str, Batch] = {}
@@ -36,13 +38,22 @@ class TensorDataModule(L.LightningDataModule):
         if not self.splits:  # fit, validate and test share one build
             self.splits = self.build_splits(self.device)
 
+    def has_split(self, split: str) -> bool:
+        """Whether the data has this split (a test split may be optional)."""
+        return True
+
     def batches(self, split: str, shuffle: bool = False) -> TensorBatches:
         """A split's batches; under data-parallel training, this process's share of them."""
         hp = self.hparams
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
-        return TensorBatches(
-            self.splits[split], hp.batch_size, shuffle, hp.seed, rank=rank, world_size=world
+        return self.batch_class(
+            self.splits[split],
+            hp.batch_size,
+            shuffle=shuffle,
+            seed=hp.seed,
+            rank=rank,
+            world_size=world,
         )
 
     def train_dataloader(self) -> TensorBatches:

@@ -96,3 +96,44 @@ class TensorBatches:
             else:
                 idx = order[lo:hi]
                 yield {k: t[idx] for k, t in self.tensors.items()}
+
+
+class BucketBatches(TensorBatches):
+    """TensorBatches of padded sequences, grouped by length so that padding stays small.
+
+    Each epoch, this process's (shuffled) share is cut into pools of `pool` batches; each
+    pool is sorted by length and cut into batches, and the batches are served in a seeded
+    random order. Without shuffling (evaluation) the whole split is sorted by length. Every
+    batch is trimmed to its longest sequence: tensors whose second dimension is the padded
+    length (words, tags) lose the columns that are padding everywhere in the batch.
+    """
+
+    def __init__(self, tensors: Batch, batch_size: int | None, pool: int = 50, **kwargs) -> None:
+        super().__init__(tensors, batch_size, **kwargs)
+        self.pool = pool
+        self.max_len = int(tensors["lengths"].max())
+
+    def __iter__(self) -> Iterator[Batch]:
+        order = self._order()
+        if order is None:
+            order = torch.arange(self.n, device=self.tensors["lengths"].device)
+        lengths = self.tensors["lengths"][order]
+        size = self.batch_size * self.pool if self.sampler.shuffle else self.n
+        # Sort within pools: stable, so equal lengths keep the shuffled order.
+        pools = [
+            order[lo : lo + size][torch.sort(lengths[lo : lo + size], stable=True).indices]
+            for lo in range(0, self.n, size)
+        ]
+        order = torch.cat(pools)
+        starts = list(range(0, len(self) * self.batch_size, self.batch_size))
+        if self.sampler.shuffle:
+            gen = torch.Generator().manual_seed(self.sampler.seed * 7919 + self.sampler.epoch)
+            starts = [starts[i] for i in torch.randperm(len(starts), generator=gen).tolist()]
+        for lo in starts:
+            idx = order[lo : lo + self.batch_size]
+            # .item() waits for the device once per batch; it saves padding on every step.
+            longest = int(self.tensors["lengths"][idx].max().item())
+            yield {k: self._trim(t[idx], longest) for k, t in self.tensors.items()}
+
+    def _trim(self, t: torch.Tensor, longest: int) -> torch.Tensor:
+        return t[:, :longest] if t.dim() >= 2 and t.shape[1] == self.max_len else t

@@ -1,82 +1,79 @@
-"""Reading CoNLL-U treebanks (Universal Dependencies) as tagged sentences.
-
-Only plain token lines are tagged: an integer ID in the first column. Comments (`#`),
-multiword token ranges (`3-4`) and empty nodes (`8.1`) are skipped. Any problem is one
-ConfigError naming the file and line. No torch here: reading is plain Python.
-"""
+"""Part-of-speech tagging on CoNLL-U treebanks (e.g. Universal Dependencies English EWT)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
+from collections import Counter
+
+import torch
 
 from seqlab.config import ConfigError
-
-FIELDS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
-TAG_COLUMNS = ("upos", "xpos")
-
-
-@dataclass
-class Sentence:
-    words: list[str]
-    tags: list[str]
-    lines: list[int]  # the line number of each token, for error messages
+from seqlab.data.base import TensorDataModule
+from seqlab.data.batches import Batch, BucketBatches
+from seqlab.data.conllu_reader import Sentence, check_known_tags, read_conllu
+from seqlab.data.vocab import Vocab, encode_sentences
 
 
-def read_conllu(path: str | Path, tag_column: str = "upos") -> list[Sentence]:
-    """The sentences of a CoNLL-U file, with the tags of `tag_column` (upos or xpos)."""
-    path = Path(path)
-    if tag_column not in TAG_COLUMNS:
-        raise ConfigError(f"data.tag_column={tag_column!r} is not allowed: upos or xpos")
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such file")
-    column = FIELDS.index(tag_column)
-    sentences: list[Sentence] = []
-    current = Sentence([], [], [])
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():  # a blank line ends a sentence
-                if current.words:
-                    sentences.append(current)
-                    current = Sentence([], [], [])
-                continue
-            if line.startswith("#"):
-                continue
-            fields = line.split("\t")
-            if len(fields) != len(FIELDS):
-                raise ConfigError(
-                    f"{path}:{number}: a token line needs 10 tab-separated fields, "
-                    f"found {len(fields)}"
-                )
-            token_id = fields[0]
-            if "-" in token_id or "." in token_id:  # multiword range or empty node
-                continue
-            if not token_id.isdigit():
-                raise ConfigError(
-                    f"{path}:{number}: token ID {token_id!r} is not an integer, a range "
-                    "(3-4) or an empty node (8.1)"
-                )
-            tag = fields[column]
-            if tag in ("", "_"):
-                raise ConfigError(f"{path}:{number}: no {tag_column} tag for {fields[1]!r}")
-            current.words.append(fields[1])
-            current.tags.append(tag)
-            current.lines.append(number)
-    if current.words:
-        sentences.append(current)
-    if not sentences:
-        raise ConfigError(f"{path}: no sentences (an empty file?)")
-    return sentences
+class ConlluDataModule(TensorDataModule):
+    """Train, val and (optionally) test files in CoNLL-U, tagged with `tag_column`.
 
+    The word vocabulary comes from the training file: words seen at least `min_freq` times
+    (after lowercasing, with `lowercase`), the rest read as <unk>. The tag set is the
+    training file's; a val or test tag outside it is an error naming its file and line.
+    Batches hold sentences of similar length (`BucketBatches`), padded, with `lengths`.
+    """
 
-def check_known_tags(sentences: Iterable[Sentence], known: set[str], path: str | Path) -> None:
-    """Every tag of a validation or test file must occur in the training data."""
-    for sentence in sentences:
-        for tag, line in zip(sentence.tags, sentence.lines, strict=True):
-            if tag not in known:
-                raise ConfigError(
-                    f"{path}:{line}: tag {tag!r} does not occur in the training data "
-                    f"(tags: {', '.join(sorted(known))})"
-                )
+    batch_class = BucketBatches
+
+    def __init__(
+        self,
+        train_path: str,
+        val_path: str,
+        test_path: str | None = None,
+        tag_column: str = "upos",
+        min_freq: int = 1,
+        lowercase: bool = False,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(logger=False)
+        paths = {"train": train_path, "val": val_path, "test": test_path}
+        if not train_path or not val_path:
+            raise ConfigError("data.train_path and data.val_path: both are required")
+        self.sentences: dict[str, list[Sentence]] = {
+            split: read_conllu(path, tag_column) for split, path in paths.items() if path
+        }
+        counts = Counter(self._norm(w) for s in self.sentences["train"] for w in s.words)
+        self.words = Vocab(w for w, c in counts.most_common() if c >= min_freq)
+        self.tags = Vocab(sorted({t for s in self.sentences["train"] for t in s.tags}), False)
+        for split in ("val", "test"):
+            if split in self.sentences:
+                check_known_tags(self.sentences[split], set(self.tags.itos), paths[split])
+
+    def _norm(self, word: str) -> str:
+        return word.lower() if self.hparams.lowercase else word
+
+    def model_kwargs(self) -> dict:
+        """What a model built for this data needs to know: both vocabularies."""
+        return {
+            "words": list(self.words.itos),
+            "tags": list(self.tags.itos),
+            "lowercase": self.hparams.lowercase,
+        }
+
+    def build_splits(self, device: torch.device) -> dict[str, Batch]:
+        splits = {}
+        for split, sentences in self.sentences.items():
+            pairs = [([self._norm(w) for w in s.words], s.tags) for s in sentences]
+            tensors = encode_sentences(pairs, self.words, self.tags)
+            splits[split] = {k: v.to(device) for k, v in tensors.items()}
+        return splits
+
+    def has_split(self, split: str) -> bool:
+        return split in self.sentences
+
+    def test_dataloader(self) -> BucketBatches:
+        if "test" not in self.splits:
+            raise ConfigError("data.test_path: not set, so there is no test split to test on")
+        return self.batches("test")

@@ -1,0 +1,82 @@
+"""Reading CoNLL-U treebanks (Universal Dependencies) as tagged sentences.
+
+Only plain token lines are tagged: an integer ID in the first column. Comments (`#`),
+multiword token ranges (`3-4`) and empty nodes (`8.1`) are skipped. Any problem is one
+ConfigError naming the file and line. No torch here: reading is plain Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from seqlab.config import ConfigError
+
+FIELDS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
+TAG_COLUMNS = ("upos", "xpos")
+
+
+@dataclass
+class Sentence:
+    words: list[str]
+    tags: list[str]
+    lines: list[int]  # the line number of each token, for error messages
+
+
+def read_conllu(path: str | Path, tag_column: str = "upos") -> list[Sentence]:
+    """The sentences of a CoNLL-U file, with the tags of `tag_column` (upos or xpos)."""
+    path = Path(path)
+    if tag_column not in TAG_COLUMNS:
+        raise ConfigError(f"data.tag_column={tag_column!r} is not allowed: upos or xpos")
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file")
+    column = FIELDS.index(tag_column)
+    sentences: list[Sentence] = []
+    current = Sentence([], [], [])
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip():  # a blank line ends a sentence
+                if current.words:
+                    sentences.append(current)
+                    current = Sentence([], [], [])
+                continue
+            if line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            if len(fields) != len(FIELDS):
+                raise ConfigError(
+                    f"{path}:{number}: a token line needs 10 tab-separated fields, "
+                    f"found {len(fields)}"
+                )
+            token_id = fields[0]
+            if "-" in token_id or "." in token_id:  # multiword range or empty node
+                continue
+            if not token_id.isdigit():
+                raise ConfigError(
+                    f"{path}:{number}: token ID {token_id!r} is not an integer, a range "
+                    "(3-4) or an empty node (8.1)"
+                )
+            tag = fields[column]
+            if tag in ("", "_"):
+                raise ConfigError(f"{path}:{number}: no {tag_column} tag for {fields[1]!r}")
+            current.words.append(fields[1])
+            current.tags.append(tag)
+            current.lines.append(number)
+    if current.words:
+        sentences.append(current)
+    if not sentences:
+        raise ConfigError(f"{path}: no sentences (an empty file?)")
+    return sentences
+
+
+def check_known_tags(sentences: Iterable[Sentence], known: set[str], path: str | Path) -> None:
+    """Every tag of a validation or test file must occur in the training data."""
+    for sentence in sentences:
+        for tag, line in zip(sentence.tags, sentence.lines, strict=True):
+            if tag not in known:
+                raise ConfigError(
+                    f"{path}:{line}: tag {tag!r} does not occur in the training data "
+                    f"(tags: {', '.join(sorted(known))})"
+                )

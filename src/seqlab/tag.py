@@ -1,0 +1,77 @@
+"""seqlab-tag: tag sentences with a trained tagger checkpoint.
+
+    seqlab-tag <run>/checkpoints/best.ckpt "The dog barks ." "Dogs bark"
+    echo "The dog barks ." | seqlab-tag <run>/checkpoints/best.ckpt --format conllu
+
+One sentence per argument or per input line, split on whitespace. Prints `word/TAG` tokens
+(or CoNLL-U with the tag in the UPOS column). Unknown words are read as <unk>.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Sequence
+
+from seqlab.config import ConfigError
+
+
+def format_text(words: Sequence[str], tags: Sequence[str]) -> str:
+    return " ".join(f"{w}/{t}" for w, t in zip(words, tags, strict=True))
+
+
+def format_conllu(words: Sequence[str], tags: Sequence[str], number: int) -> str:
+    lines = [f"# sent_id = {number}", f"# text = {' '.join(words)}"]
+    for i, (word, tag) in enumerate(zip(words, tags, strict=True), 1):
+        lines.append(f"{i}\t{word}\t_\t{tag}\t_\t_\t_\t_\t_\t_")
+    return "\n".join(lines) + "\n"
+
+
+def load_tagger(path: str):
+    """The tagger of a seqlab checkpoint, read without running code (weights_only)."""
+    from hydra.utils import get_class
+
+    from seqlab.build import quiet_lightning
+    from seqlab.evaluate import load_checkpoint
+
+    ckpt = load_checkpoint(path)
+    target = ckpt["seqlab_config"]["model"]["_target_"]
+    model_cls = get_class(target)
+    if not hasattr(model_cls, "tag"):
+        raise ConfigError(f"ckpt_path={path}: holds a {target}, which does not tag")
+    quiet_lightning()
+    model = model_cls.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    model.eval()
+    return model
+
+
+def tag_lines(model, lines: Iterable[str], fmt: str, batch_size: int = 256) -> Iterable[str]:
+    """Tag non-empty lines in batches; yield the formatted sentences in input order."""
+    sentences = [line.split() for line in lines if line.strip()]
+    number = 0
+    for lo in range(0, len(sentences), batch_size):
+        chunk = sentences[lo : lo + batch_size]
+        for words, tags in zip(chunk, model.tag(chunk), strict=True):
+            number += 1
+            yield (
+                format_conllu(words, tags, number) if fmt == "conllu" else format_text(words, tags)
+            )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="seqlab-tag", description=__doc__.splitlines()[0])
+    parser.add_argument("ckpt_path", help="a tagger checkpoint (<run>/checkpoints/best.ckpt)")
+    parser.add_argument("sentences", nargs="*", help="sentences to tag (default: stdin)")
+    parser.add_argument("--format", choices=("text", "conllu"), default="text")
+    args = parser.parse_intermixed_args(argv)
+    try:
+        model = load_tagger(args.ckpt_path)
+    except ConfigError as e:
+        parser.exit(2, f"seqlab-tag: error: {e}\n")
+    lines = args.sentences or sys.stdin
+    for out in tag_lines(model, lines, args.format):
+        print(out)
+
+
+if __name__ == "__main__":
+    main()
