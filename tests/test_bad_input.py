@@ -9,6 +9,7 @@ in under 2 s.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -54,8 +55,27 @@ CONFIG_CASES = [
     # contradictory settings
     (["data.min_length=20", "data.length=16"], "data.min_length=20 > data.length=16"),
     (["data.low=50", "data.high=10"], "data.low=50 > data.high=10"),
-    # a value that does not resolve
+    # a value that does not resolve, a required one left out
     (["model.lr=${oops}"], "model.lr: Interpolation key 'oops' not found"),
+    (["experiment=ud_pos"], "data.train_path: required; give data.train_path=..."),
+    # the tagger's and the trainer's own values
+    (["experiment=tagger", "model.dropout=1.5"], "model.dropout=1.5 is not allowed"),
+    (
+        ["experiment=ud_pos", "data.train_path=a", "data.val_path=b", "data.tag_column=deprel"],
+        "data.tag_column='deprel' is not allowed: expected 'upos' or 'xpos'",
+    ),
+    (["trainer.devices=0"], "trainer.devices=0 is not allowed: expected a count >= 1"),
+    # sweep and cluster settings
+    (["-m", "hydra/launcher=slurm"], "hydra/launcher=slurm: SLURM's sbatch is not on PATH"),
+    (
+        ["-m", "hydra/launcher=slurm", "hydra.launcher.timeout_min=abc"],
+        "hydra.launcher.timeout_min: Value 'abc' of type 'str' could not be converted",
+    ),
+    (
+        ["-m", "hydra/launcher=local_parallel", "hydra.launcher.n_jobs=abc"],
+        "hydra.launcher.n_jobs: Value 'abc' of type 'str' could not be converted",
+    ),
+    (["-m", "hydra/launcher=slurm", "hydra.launcher.partiton=gpu"], "hydra.launcher.partiton"),
 ]
 
 EVAL_CONFIG_CASES = [
@@ -78,6 +98,19 @@ CHECKPOINT_CASES = [
         "ckpt_path={sum}: weight net.lstm.weight_ih_l0 has shape (256, 1) there and (64, 1)",
     ),
     (["seqlab-train", *SMALL_SUM, "ckpt_path={junk}"], "ckpt_path={junk}: not a readable"),
+    (
+        ["seqlab-train", "experiment=ud_pos", "data.train_path={bad_conllu}", "data.val_path=x"],
+        "data.val_path=x: no such file",
+    ),
+    (
+        [
+            "seqlab-train",
+            "experiment=ud_pos",
+            "data.train_path={bad_conllu}",
+            "data.val_path={bad_conllu}",
+        ],
+        "{bad_conllu}:2: a token line needs 10 tab-separated fields, found 3",
+    ),
 ]
 
 
@@ -94,6 +127,8 @@ def assert_clear_failure(result, expected: str, cwd: Path) -> None:
 
 @pytest.mark.parametrize("args, expected", CONFIG_CASES, ids=[" ".join(a) for a, _ in CONFIG_CASES])
 def test_bad_training_config(args, expected, cli_cwd):
+    if "sbatch is not on PATH" in expected and shutil.which("sbatch"):
+        pytest.skip("SLURM is installed here")
     start = time.perf_counter()
     result = run_cli(["seqlab-train", *args], cli_cwd, timeout=60)
     elapsed = time.perf_counter() - start
@@ -123,7 +158,10 @@ def checkpoints(tmp_path_factory) -> dict[str, str]:
     cut.write_bytes(data[: len(data) // 2])
     junk = root / "junk.ckpt"
     junk.write_text("not a checkpoint\n")
+    bad_conllu = root / "bad.conllu"
+    bad_conllu.write_text("# sent_id = 1\n1\tDogs\tdog\n\n")
     return {
+        "bad_conllu": str(bad_conllu),
         "sum": str(sum_ckpt),
         "tagger": str(root / "tagger" / "checkpoints" / "last.ckpt"),
         "cut": str(cut),

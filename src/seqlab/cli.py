@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,10 +18,16 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from hydra.errors import (
+    ConfigCompositionException,
+    InstantiationException,
+    MissingConfigException,
+    OverrideParseException,
+)
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
-from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException, ValidationError
 
 from seqlab.config import CONFIG_DIR, ConfigError, available_cores, register_resolvers, validate
 from seqlab.rundir import RunRecord, metric_name, read_metrics
@@ -50,13 +58,18 @@ def _report_config_errors(prog: str, task: Callable[[DictConfig], Any], cfg: Dic
     try:
         validate(cfg)
         return task(cfg)
-    except (ConfigError, OmegaConfBaseException) as e:
+    except (ConfigError, OmegaConfBaseException, InstantiationException) as e:
         print(f"{prog}: error: {config_error_line(e)}", file=sys.stderr)
         sys.exit(2)
 
 
 def config_error_line(error: Exception) -> str:
-    """One line for a ConfigError or an OmegaConf error met while reading the config."""
+    """One line for a ConfigError, an OmegaConf error met while reading the config, or an
+    object the config describes that refused its arguments (Hydra's InstantiationException)."""
+    if isinstance(error, InstantiationException):
+        where = re.search(r"full_key: (\S+)", str(error))
+        cause = error.__cause__ or error
+        return f"{where.group(1) if where else 'config'}: {cause}"
     if isinstance(error, MissingMandatoryValue):
         return f"{error.full_key}: required; give {error.full_key}=..."
     key = getattr(error, "full_key", None)
@@ -134,6 +147,23 @@ def _eval_task(cfg: DictConfig) -> dict:
     return metrics
 
 
+class LauncherCheck(Callback):
+    """Hydra callback: before a multirun submits anything, check that its launcher can run
+    here (the SLURM launcher needs SLURM's commands)."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        target = str(config.hydra.launcher.get("_target_", ""))
+        if target.endswith(".SlurmLauncher") and shutil.which("sbatch") is None:
+            # Hydra turns a callback's exceptions into warnings: exit instead.
+            print(
+                "seqlab-train: error: hydra/launcher=slurm: SLURM's sbatch is not on PATH "
+                "here; run on a cluster's login node, or try the same sweep locally with "
+                "hydra/launcher=submitit_local",
+                file=sys.stderr,
+            )
+            sys.exit(2)
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def _train_app(cfg: DictConfig) -> float:
     if HydraConfig.get().mode == RunMode.MULTIRUN:
@@ -156,6 +186,8 @@ def one_line(error: Exception) -> str:
                 f"{group}={option}: no such option (available: {', '.join(sorted(error.options))})"
             )
     cause = error.__cause__
+    if isinstance(cause, ValidationError) and getattr(cause, "full_key", None):
+        return f"{cause.full_key}: {str(cause).splitlines()[0]}"
     if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
         parent = getattr(cause, "parent_node", None)
         known = [
@@ -192,7 +224,7 @@ def _run(app: Callable[[], Any], prog: str) -> None:
     except (ConfigCompositionException, MissingConfigException, OverrideParseException) as e:
         print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
         sys.exit(2)
-    except OmegaConfBaseException as e:  # e.g. an interpolation that does not resolve
+    except (OmegaConfBaseException, ConfigError) as e:  # e.g. an unresolvable interpolation
         print(f"{prog}: error: {config_error_line(e)}", file=sys.stderr)
         sys.exit(2)
     except OSError as e:  # an output directory that cannot be written, a full disk

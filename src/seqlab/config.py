@@ -144,7 +144,11 @@ RULES: dict[str, Rule] = {
 
 
 def validate(cfg: DictConfig, rules: dict[str, Rule] = RULES) -> None:
-    """Raise ConfigError for the first value in `cfg` that its rule does not allow."""
+    """Raise ConfigError for a required value left unset (`???`) or the first value in `cfg`
+    that its rule does not allow."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise ConfigError(f"{missing[0]}: required; give {missing[0]}=...")
     for key, rule in rules.items():
         value = OmegaConf.select(cfg, key, default="__absent__")
         if isinstance(value, str) and value == "__absent__":
@@ -168,6 +172,12 @@ def _check_relations(cfg: DictConfig) -> None:
         )
     if data.get("mode") == "tutorial" and min_length not in (None, length):
         raise ConfigError("data.min_length: variable lengths need data.mode=torch")
+    devices = OmegaConf.select(cfg, "trainer.devices")
+    if devices is not None and devices != "auto" and not _devices_ok(devices):
+        raise ConfigError(
+            f"trainer.devices={devices!r} is not allowed: expected a count >= 1, -1 (all), "
+            "auto, or a list of device indices"
+        )
     lengths = OmegaConf.select(cfg, "eval.lengths")
     if lengths is not None and (
         isinstance(lengths, (str, int)) or not all(_positive_int(v) for v in lengths)
@@ -179,6 +189,12 @@ def _check_relations(cfg: DictConfig) -> None:
         raise ConfigError(
             "data.mode='tutorial' draws the notebook's values: it needs data.low=-100, data.high=99"
         )
+
+
+def _devices_ok(value: Any) -> bool:
+    if isinstance(value, ListConfig | list):
+        return all(isinstance(v, int) and v >= 0 for v in value) and len(value) > 0
+    return isinstance(value, int) and not isinstance(value, bool) and (value >= 1 or value == -1)
 
 
 def _positive_int(value: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import torch
 
@@ -41,6 +42,9 @@ class ConlluDataModule(TensorDataModule):
         paths = {"train": train_path, "val": val_path, "test": test_path}
         if not train_path or not val_path:
             raise ConfigError("data.train_path and data.val_path: both are required")
+        for split, path in paths.items():
+            if path and not Path(path).is_file():
+                raise ConfigError(f"data.{split}_path={path}: no such file")
         self.sentences: dict[str, list[Sentence]] = {
             split: read_conllu(path, tag_column) for split, path in paths.items() if path
         }
