@@ -66,10 +66,13 @@ class TaggerModule(SeqlabModule):
 
     def predict_tags(self, words: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """words (B, L) -> best tag indices (B, L): Viterbi with the CRF, else per word."""
-        emissions = self.net.emissions(words, lengths)  # (B, L, T)
+        return self._best_tags(self.net.emissions(words, lengths), lengths)
+
+    def _best_tags(self, emissions: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Tag scores (B, L, T) -> best tag indices (B, L)."""
         if self.crf is None:
             return emissions.argmax(-1)
-        return self.crf.decode(emissions, _mask(lengths, words.shape[1]))
+        return self.crf.decode(emissions, _mask(lengths, emissions.shape[1]))
 
     def step(self, batch: Batch, stage: str) -> torch.Tensor:
         words, tags, lengths = batch["words"], batch["tags"], batch["lengths"]  # (B, L) ...
@@ -91,11 +94,7 @@ class TaggerModule(SeqlabModule):
             self.log_train({"loss": (loss, len(tags)), "acc": (correct / tokens, tokens)})
         else:
             self.log_eval(stage, loss, len(tags))
-            if self.crf is None:
-                predicted = emissions.argmax(-1)
-            else:
-                predicted = self.crf.decode(emissions, _mask(lengths, words.shape[1]))
-            getattr(self, f"{stage}_metric").update(predicted, tags)
+            getattr(self, f"{stage}_metric").update(self._best_tags(emissions, lengths), tags)
         return loss
 
     @torch.no_grad()
