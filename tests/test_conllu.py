@@ -1,5 +1,7 @@
 """Reading CoNLL-U files: what is tagged, what is skipped, and one-line errors."""
 
+import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -121,6 +123,86 @@ def test_data_module_vocabulary_and_buckets(tmp_path):
     assert sorted(seen) == sorted(len(s.split()) for s in TRAIN)  # each sentence once
 
 
+def test_batches_spell_every_word_with_its_characters(tmp_path):
+    from seqlab.data.conllu import ConlluDataModule
+
+    train_path = make_treebank(tmp_path, "train.conllu", TRAIN)
+    dm = ConlluDataModule(str(train_path), str(train_path), min_freq=2, batch_size=2)
+    dm.setup("fit")
+    spelled = []
+    for batch in dm.batches("train", shuffle=True):
+        forms, form_chars = batch["forms"], batch["form_chars"]  # (B, L), (F, W)
+        assert forms.shape == batch["words"].shape
+        assert len(form_chars) == len(set(map(tuple, form_chars.tolist())))  # each word once
+        chars, lengths = form_chars[forms], batch["lengths"]  # (B, L, W), (B,)
+        rows = [
+            ["".join(dm.chars.decode([c for c in word if c != 0])) for word in sentence[:n]]
+            for sentence, n in zip(chars.tolist(), lengths.tolist(), strict=True)
+        ]
+        assert chars.shape[2] == max(len(w) for row in rows for w in row)  # trimmed to fit
+        assert all((chars[b, n:] == 0).all() for b, n in enumerate(lengths.tolist()))
+        spelled += [" ".join(row) for row in rows]
+    # Rare words are <unk> in `words`, but spelled out in full in `chars`, case kept.
+    assert sorted(spelled) == sorted(
+        " ".join(t.rsplit("/", 1)[0] for t in s.split()) for s in TRAIN
+    )
+
+
+def test_char_cnn_ignores_padding():
+    from seqlab.models.char_cnn import CharCNN
+
+    torch.manual_seed(0)
+    cnn = CharCNN(num_chars=10, char_dim=4, filters=6, kernel=3)
+    alone = cnn(torch.tensor([[3, 4, 5]]))  # (1, 6)
+    padded = cnn(torch.tensor([[3, 4, 5, 0, 0, 0, 0], [0] * 7]))  # a long batch, a pad word
+    assert torch.allclose(alone[0], padded[0], atol=1e-6)  # float rounding only
+    assert (padded[1] == 0).all()
+    with pytest.raises(ValueError, match="must be odd"):
+        CharCNN(10, 4, 6, kernel=2)
+
+
+def test_character_features_tag_unseen_words_by_their_spelling():
+    """Made-up nouns and adverbs (-ly) are all <unk> to the word table (min_freq 2) and sit
+    in the same place: only their characters tell them apart, also for unseen words."""
+    import random
+
+    from seqlab.data.vocab import Vocab, encode_forms, encode_sentences
+    from seqlab.models.tagger_module import TaggerModule
+
+    rng = random.Random(0)
+
+    def made_up(n: int) -> list[tuple[str, str]]:
+        stems = [
+            "".join(rng.choices("abcdefghijkmnoprstuvw", k=rng.randint(3, 6))) for _ in range(n)
+        ]
+        return [(s, "NOUN") if i % 2 else (s + "ly", "ADV") for i, s in enumerate(stems)]
+
+    sentences = []
+    for i, (rare, tag) in enumerate(made_up(40)):
+        subject, verb = [("dog", "sees"), ("cat", "likes")][i % 4 // 2]
+        sentences.append((["the", subject, verb, rare], ["DET", "NOUN", "VERB", tag]))
+    counts = Counter(w for words, _ in sentences for w in words)
+    words = Vocab(w for w, c in counts.items() if c >= 2)
+    chars = Vocab("abcdefghijklmnopqrstuvwxyz")
+    tags = Vocab(["ADV", "DET", "NOUN", "VERB"], specials=False)
+    batch = encode_sentences(sentences, words, tags)
+    batch["forms"], batch["form_chars"] = encode_forms([ws for ws, _ in sentences], chars)
+    torch.manual_seed(0)
+    model = TaggerModule(
+        words.itos, tags.itos, 16, 16, chars=chars.itos, char_dim=8, char_filters=16
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    model.log_train = lambda values: None  # no Trainer attached
+    for _ in range(60):
+        opt.zero_grad()
+        model.step(batch, "train").backward()
+        opt.step()
+    unseen = made_up(20)
+    tagged = model.tag([["the", "dog", "sees", word] for word, _ in unseen])
+    right = sum(tags[-1] == tag for tags, (_, tag) in zip(tagged, unseen, strict=True))
+    assert right >= 18  # of 20; the word table alone cannot beat a coin (about 10)
+
+
 def test_data_module_refuses_tags_unseen_in_training(tmp_path):
     from seqlab.data.conllu import ConlluDataModule
 
@@ -164,7 +246,7 @@ def test_tagger_options_learn_the_toy_sentences(options):
     assert model.tag(words) == tags
 
 
-def test_ud_pos_trains_on_conllu_files_and_seqlab_tag_uses_the_checkpoint(tmp_path):
+def test_ud_pos_trains_evaluates_any_file_and_tags_with_the_checkpoint(tmp_path):
     from tests.conftest import QUIET, assert_run_contract, run_cli
 
     train_path = make_treebank(tmp_path, "train.conllu", TRAIN * 4)
@@ -177,6 +259,8 @@ def test_ud_pos_trains_on_conllu_files_and_seqlab_tag_uses_the_checkpoint(tmp_pa
         "data.min_freq=1",
         "model.embedding_dim=16",
         "model.hidden_dim=16",
+        "model.char_dim=8",
+        "model.char_filters=8",
         "model.lr=0.05",
         "trainer.max_epochs=25",
         "callbacks.early_stopping=null",
@@ -189,8 +273,44 @@ def test_ud_pos_trains_on_conllu_files_and_seqlab_tag_uses_the_checkpoint(tmp_pa
     metrics = assert_run_contract(run_dir)
     assert metrics["best"]["val/acc"] == 1.0  # the dev sentences are training sentences
     assert "test/acc" not in metrics["final"]  # no test file given: nothing tested
+    assert metrics["best"]["val/acc_by_tag/NOUN"] == 1.0
+    assert {r["epoch"] for r in metrics["history"]} == set(range(1, 26))
 
+    # Evaluate on another file, with the training files gone: the vocabularies come from
+    # the checkpoint. "old" and "saw" occur once in training; "Cats" and "tiny" never.
     ckpt = run_dir / metrics["checkpoints"]["best"]
+    train_path.unlink()
+    other = make_treebank(
+        tmp_path,
+        "other.conllu",
+        [
+            "The/DET old/ADJ dog/NOUN saw/VERB ./PUNCT",
+            "Cats/NOUN sleeps/VERB",
+            "A/DET tiny/ADJ cat/NOUN",
+        ],
+    )
+    eval_dir = tmp_path / "eval"
+    args = [f"ckpt_path={ckpt}", f"data.test_path={other}", f"hydra.run.dir={eval_dir}"]
+    result = run_cli(["seqlab-eval", *args, "trainer.enable_progress_bar=false"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    evaluated = json.loads((eval_dir / "metrics.json").read_text())
+    by_tag = evaluated["test_by_tag"]
+    assert {tag: row["tokens"] for tag, row in by_tag.items()} == {
+        "ADJ": 2,
+        "DET": 2,
+        "NOUN": 3,
+        "PUNCT": 1,
+        "VERB": 2,
+    }
+    for tag, row in by_tag.items():
+        assert evaluated["test"][f"test/acc_by_tag/{tag}"] == pytest.approx(row["acc"])
+    overall = sum(row["acc"] * row["tokens"] for row in by_tag.values()) / 10
+    assert evaluated["test"]["test/acc"] == pytest.approx(overall)
+    confusion = (eval_dir / "confusion_test.csv").read_text().splitlines()
+    assert confusion[0] == "gold \\ predicted,ADJ,DET,NOUN,PUNCT,VERB"
+    assert sum(int(n) for line in confusion[1:] for n in line.split(",")[1:]) == 10
+    assert (eval_dir / "confusion_test.png").stat().st_size > 0
+
     tagged = run_cli(["seqlab-tag", str(ckpt), "The dog barks .", "A cat sleeps"], tmp_path)
     assert tagged.returncode == 0, tagged.stderr[-3000:]
     assert tagged.stdout.splitlines() == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from omegaconf.errors import ConfigKeyError
 from seqlab.build import build, build_all, build_trainer, setup_torch
 from seqlab.callbacks import scalar_metrics
 from seqlab.config import ConfigError, to_plain, validate
+from seqlab.confusion import test_tag_report
 from seqlab.length_generalization import run_if_asked
 from seqlab.rundir import RunRecord
 
@@ -64,13 +66,15 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     record = RunRecord(run_dir, status="running", ckpt_path=str(ckpt_path))
     try:
         setup_torch(cfg, parallel_jobs)
-        datamodule = build(data_cfg)
         model_cls = get_class(ckpt["seqlab_config"]["model"]["_target_"])
         model = model_cls.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
+        datamodule = build(data_cfg, **vocab_kwargs(model, data_cfg))
         check_compatible(model, datamodule)
-        trainer = build_trainer(cfg, callbacks=[], loggers=build_all(cfg.get("logger")))
+        callbacks = build_all(cfg.get("callbacks"))
+        trainer = build_trainer(cfg, callbacks=callbacks, loggers=build_all(cfg.get("logger")))
         trainer.test(model, datamodule=datamodule, verbose=False)
         test = scalar_metrics(trainer.callback_metrics)
+        tag_report = test_tag_report(model)
         lengths = run_if_asked(cfg.get("eval"), model, to_plain(data_cfg), run_dir, trainer)
     except BaseException as e:
         record.update(status="failed", error=f"{type(e).__name__}: {e}")
@@ -81,11 +85,21 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
         data=to_plain(data_cfg),
         trained_epochs=ckpt.get("epoch", 0) + 1,
         wall_s=round(time.time() - start, 3),
+        **({"test_by_tag": tag_report} if tag_report else {}),
         **({"length_generalization": lengths} if lengths else {}),
     )
     for key, value in test.items():
         log.info("%s = %.6g", key, value)
     return record.data
+
+
+def vocab_kwargs(model: Any, data_cfg: DictConfig) -> dict[str, Any]:
+    """`vocab=` for data that can take a trained model's vocabularies (conllu): the test
+    file is then read with the words, tags and characters the model knows."""
+    takes_vocab = "vocab" in inspect.signature(get_class(data_cfg._target_)).parameters
+    if takes_vocab and hasattr(model, "vocabulary"):
+        return {"vocab": model.vocabulary()}
+    return {}
 
 
 def check_compatible(model: Any, datamodule: Any) -> None:

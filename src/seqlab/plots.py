@@ -21,12 +21,14 @@ def new_figure(figsize: tuple[float, float] = (5.5, 4)) -> tuple[Any, Any]:
 
 
 def publish(
-    fig: Any, path: Path, writers: Sequence[Any] = (), tag: str = "", step: int = 0
+    fig: Any, path: Path | None, writers: Sequence[Any] = (), tag: str = "", step: int = 0
 ) -> None:
-    """Save `fig` as a PNG at `path`, add it to each TensorBoard writer as `tag`, close it."""
+    """Save `fig` as a PNG at `path` (unless None), add it to each TensorBoard writer as
+    `tag`, close it."""
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=100)
+    if path is not None:
+        fig.savefig(path, dpi=100)
     for writer in writers:
         writer.add_figure(tag, fig, step, close=False)
     plt.close(fig)

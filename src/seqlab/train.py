@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 from seqlab.build import build, build_all, build_trainer, setup_torch
 from seqlab.callbacks import ConfigInCheckpoint, DivergenceGuard, MetricHistory, scalar_metrics
 from seqlab.config import ConfigError, flat_scalars, to_plain
+from seqlab.confusion import test_tag_report
 from seqlab.length_generalization import run_if_asked
 from seqlab.rundir import (
     FINISHED,
@@ -118,6 +119,7 @@ def _fit_and_test(
             weights_only=True,
         )
         final.update(scalar_metrics(trainer.callback_metrics))
+    tag_report = test_tag_report(model)
 
     # After testing, `model` holds the best checkpoint's weights (or the last, untested).
     lengths = run_if_asked(cfg.get("eval"), model, to_plain(cfg.data), run_dir, trainer)
@@ -142,6 +144,7 @@ def _fit_and_test(
         "history": history.history,
         **({"resumed_after_epoch": restored} if resume_from else {}),
         **({"length_generalization": lengths} if lengths else {}),
+        **({"test_by_tag": tag_report} if tag_report else {}),
     }
 
 

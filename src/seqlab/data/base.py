@@ -54,7 +54,12 @@ class TensorDataModule(L.LightningDataModule):
             seed=hp.seed,
             rank=rank,
             world_size=world,
+            **self.batch_kwargs(split),
         )
+
+    def batch_kwargs(self, split: str) -> dict:
+        """Extra arguments of `batch_class` for a split (e.g. a lookup table)."""
+        return {}
 
     def train_dataloader(self) -> TensorBatches:
         return self.batches("train", shuffle=self.hparams.shuffle)

@@ -137,3 +137,29 @@ class BucketBatches(TensorBatches):
 
     def _trim(self, t: torch.Tensor, longest: int) -> torch.Tensor:
         return t[:, :longest] if t.dim() >= 2 and t.shape[1] == self.max_len else t
+
+
+class SpelledBatches(BucketBatches):
+    """BucketBatches that spell their words out: `forms` (B, L) becomes an index into
+    `form_chars` (F, W), the characters of each distinct word of the batch, once.
+
+    The split keeps one table of its distinct forms (see `encode_forms`); each batch takes
+    its own rows of it, trimmed to its longest word. So a 140-character URL does not pad
+    every word of the split, and a character encoder runs once per distinct word of a batch
+    rather than at every padded position: on English EWT (32 sentences a batch, 1 thread)
+    that took the CharCNN from 13 to 7 ms of a 50 ms BiLSTM-CRF step.
+    """
+
+    def __init__(
+        self, tensors: Batch, batch_size: int | None, char_table: torch.Tensor, **kwargs
+    ) -> None:
+        super().__init__(tensors, batch_size, **kwargs)
+        self.char_table = char_table  # (F_split, W_split); row 0 is the padding word
+        self.form_lengths = (char_table != 0).sum(1)  # (F_split,)
+
+    def __iter__(self) -> Iterator[Batch]:
+        for batch in super().__iter__():
+            distinct, batch["forms"] = torch.unique(batch["forms"], return_inverse=True)
+            longest = max(int(self.form_lengths[distinct].max().item()), 1)
+            batch["form_chars"] = self.char_table[distinct][:, :longest]  # (F, W)
+            yield batch

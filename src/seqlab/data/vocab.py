@@ -69,3 +69,18 @@ def encode_sentences(
     out = encode_words([w for w, _ in sentences], words)
     out["tags"] = pad([tags.encode(t) for _, t in sentences], IGNORE_INDEX)
     return out
+
+
+def encode_forms(
+    sentences: Sequence[Sequence[str]], chars: Vocab
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tokenised sentences -> forms (N, L) and a character table (F, W).
+
+    `forms` indexes the table, which holds the characters of each distinct word form once
+    (unknown characters as <unk>), so `table[forms]` (N, L, W) spells every word. Row 0 is
+    the empty form, used for padding; W is the longest form, rows are padded with 0.
+    """
+    index: dict[str, int] = {"": 0}  # form -> row of the table
+    rows = [[index.setdefault(w, len(index)) for w in s] for s in sentences]
+    table = pad([chars.encode(list(form)) for form in index], 0)  # dicts keep insertion order
+    return pad(rows, 0), table

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from torchmetrics.classification import MulticlassAccuracy
+from torchmetrics.classification import MulticlassConfusionMatrix
 
 from seqlab.data.batches import Batch
-from seqlab.data.vocab import IGNORE_INDEX, UNK, Vocab, encode_words
+from seqlab.data.vocab import IGNORE_INDEX, UNK, Vocab, encode_forms, encode_words
 from seqlab.models.base_module import SeqlabModule
 from seqlab.models.crf import CRF
-from seqlab.models.lstm_tagger import LSTMTagger
+from seqlab.models.lstm_tagger import LSTMTagger, Spelling
 
 
 class TaggerModule(SeqlabModule):
@@ -22,7 +22,14 @@ class TaggerModule(SeqlabModule):
     Options (all off in the tutorial presets): `bidirectional`, `num_layers`, `dropout`;
     `crf`, a CRF output layer trained on the sequence likelihood and decoded with Viterbi;
     `word_dropout`, the chance that a training word is read as <unk>, so the model learns
-    what to do with words it has not seen; `lowercase`, words are looked up lowercased.
+    what to do with words it has not seen; `lowercase`, words are looked up lowercased;
+    `char_dim` > 0, character features (a CharCNN of `char_filters` filters of width
+    `char_kernel` over `char_dim`-dimensional character embeddings; `chars` is the
+    character vocabulary, which the data supplies).
+
+    Evaluation counts a confusion matrix (gold x predicted tags) per epoch: it gives
+    `<stage>/acc` and, per tag, `<stage>/acc_by_tag/<TAG>` (the share of that tag's tokens
+    tagged right), and stays in `self.confusion[stage]` for reports and figures.
     """
 
     metric_name = "acc"
@@ -43,10 +50,17 @@ class TaggerModule(SeqlabModule):
         crf: bool = False,
         word_dropout: float = 0.0,
         lowercase: bool = False,
+        chars: Sequence[str] | None = None,
+        char_dim: int = 0,
+        char_filters: int = 50,
+        char_kernel: int = 3,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)
         self.words, self.tags = Vocab.from_itos(words), Vocab.from_itos(tags)
+        self.chars = Vocab.from_itos(chars or [])
+        if char_dim > 0 and not chars:
+            raise ValueError("model.char_dim > 0 needs data that supplies characters (conllu)")
         self.net = LSTMTagger(
             len(self.words),
             len(self.tags),
@@ -55,18 +69,35 @@ class TaggerModule(SeqlabModule):
             num_layers,
             bidirectional=bidirectional,
             dropout=dropout,
+            num_chars=len(self.chars),
+            char_dim=char_dim,
+            char_filters=char_filters,
+            char_kernel=char_kernel,
         )
         self.crf = CRF(len(self.tags)) if crf else None
-        acc = dict(num_classes=len(self.tags), ignore_index=IGNORE_INDEX, average="micro")
-        self.val_metric, self.test_metric = MulticlassAccuracy(**acc), MulticlassAccuracy(**acc)
+        counts = dict(num_classes=len(self.tags), ignore_index=IGNORE_INDEX)
+        self.val_metric = MulticlassConfusionMatrix(**counts)
+        self.test_metric = MulticlassConfusionMatrix(**counts)
+        self.confusion: dict[str, torch.Tensor] = {}  # stage -> (T, T) counts, gold x predicted
 
-    def forward(self, words: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    def vocabulary(self) -> dict[str, list[str]]:
+        """The vocabularies the model was trained with, for data that evaluates it."""
+        return {"words": self.words.itos, "tags": self.tags.itos, "chars": self.chars.itos}
+
+    def forward(
+        self,
+        words: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+        spelling: Spelling | None = None,
+    ) -> torch.Tensor:
         """words (B, L) -> tag log-probabilities (B, L, T) (per word; without the CRF)."""
-        return self.net(words, lengths)
+        return self.net(words, lengths, spelling)
 
-    def predict_tags(self, words: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def predict_tags(
+        self, words: torch.Tensor, lengths: torch.Tensor, spelling: Spelling | None = None
+    ) -> torch.Tensor:
         """words (B, L) -> best tag indices (B, L): Viterbi with the CRF, else per word."""
-        return self._best_tags(self.net.emissions(words, lengths), lengths)
+        return self._best_tags(self.net.emissions(words, lengths, spelling), lengths)
 
     def _best_tags(self, emissions: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Tag scores (B, L, T) -> best tag indices (B, L)."""
@@ -79,7 +110,7 @@ class TaggerModule(SeqlabModule):
         if stage == "train" and self.hparams.word_dropout > 0:
             unknown = torch.rand(words.shape, device=words.device) < self.hparams.word_dropout
             words = torch.where(unknown & (words != 0), self.words.stoi[UNK], words)
-        emissions = self.net.emissions(words, lengths)  # (B, L, T)
+        emissions = self.net.emissions(words, lengths, spelling(batch))  # (B, L, T)
         if self.crf is None:
             log_probs = F.log_softmax(emissions, dim=-1)
             loss = F.nll_loss(log_probs.flatten(0, 1), tags.flatten(), ignore_index=IGNORE_INDEX)
@@ -97,6 +128,18 @@ class TaggerModule(SeqlabModule):
             getattr(self, f"{stage}_metric").update(self._best_tags(emissions, lengths), tags)
         return loss
 
+    def _log_metric(self, stage: str, metric: MulticlassConfusionMatrix) -> None:
+        if metric.update_called:
+            # compute() already sums all processes' counts; sync_dist only says so.
+            confusion = metric.compute()  # (T, T): rows gold, columns predicted
+            self.confusion[stage] = confusion.cpu()
+            correct, total = confusion.diag(), confusion.sum(1)
+            self.log(f"{stage}/acc", correct.sum() / total.sum(), sync_dist=True)
+            for tag, right, count in zip(self.tags.itos, correct, total, strict=True):
+                if count > 0:  # a tag absent from the split has no accuracy
+                    self.log(f"{stage}/acc_by_tag/{tag}", right / count, sync_dist=True)
+        metric.reset()
+
     @torch.no_grad()
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """Most likely tags of every sentence; unknown words are read as <unk>."""
@@ -106,12 +149,21 @@ class TaggerModule(SeqlabModule):
             sentences_in = sentences
         batch = encode_words(sentences_in, self.words)
         words, lengths = batch["words"].to(self.device), batch["lengths"].to(self.device)
+        spelled = None
+        if self.net.char_cnn is not None:  # spelled as written, before lowercasing
+            forms, form_chars = encode_forms(sentences, self.chars)
+            spelled = (forms.to(self.device), form_chars.to(self.device))
         was_training = self.training
         self.eval()
-        best = self.predict_tags(words, lengths).cpu()  # (B, L)
+        best = self.predict_tags(words, lengths, spelled).cpu()  # (B, L)
         self.train(was_training)
         rows = zip(best.tolist(), sentences, strict=True)
         return [self.tags.decode(row[: len(sentence)]) for row, sentence in rows]
+
+
+def spelling(batch: Batch) -> Spelling | None:
+    """A batch's (forms, form_chars), if its data spells words out (see SpelledBatches)."""
+    return (batch["forms"], batch["form_chars"]) if "form_chars" in batch else None
 
 
 def _mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
