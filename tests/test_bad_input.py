@@ -61,6 +61,14 @@ CONFIG_CASES = [
     # the tagger's and the trainer's own values
     (["experiment=tagger", "model.dropout=1.5"], "model.dropout=1.5 is not allowed"),
     (
+        ["experiment=tagger", "model.char_kernel=4"],
+        "model.char_kernel=4 is not allowed: expected an odd",
+    ),
+    (
+        ["experiment=tagger", "model.char_dim=-1"],
+        "model.char_dim=-1 is not allowed: expected an integer >= 0",
+    ),
+    (
         ["experiment=ud_pos", "data.train_path=a", "data.val_path=b", "data.tag_column=deprel"],
         "data.tag_column='deprel' is not allowed: expected 'upos' or 'xpos'",
     ),
@@ -98,6 +106,10 @@ CHECKPOINT_CASES = [
         "ckpt_path={sum}: weight net.lstm.weight_ih_l0 has shape (256, 1) there and (64, 1)",
     ),
     (["seqlab-train", *SMALL_SUM, "ckpt_path={junk}"], "ckpt_path={junk}: not a readable"),
+    (
+        ["seqlab-train", "experiment=tagger", "model.char_dim=8"],
+        "model.char_dim=8: character features need data that spells words out (data=conllu)",
+    ),
     (
         ["seqlab-train", "experiment=ud_pos", "data.train_path={bad_conllu}", "data.val_path=x"],
         "data.val_path=x: no such file",

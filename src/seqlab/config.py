@@ -112,6 +112,9 @@ RULES: dict[str, Rule] = {
     "model.scheduler_interval": Rule(str, choices=("epoch", "step")),
     "model.dropout": Rule(float, low=0, high=1, high_open=True),
     "model.word_dropout": Rule(float, low=0, high=1, high_open=True),
+    "model.char_dim": Rule(int, low=0),
+    "model.char_filters": POSITIVE_INT,
+    "model.char_kernel": POSITIVE_INT,
     "data.min_freq": POSITIVE_INT,
     "data.tag_column": Rule(str, choices=("upos", "xpos")),
     # data
@@ -172,6 +175,12 @@ def _check_relations(cfg: DictConfig) -> None:
         )
     if data.get("mode") == "tutorial" and min_length not in (None, length):
         raise ConfigError("data.min_length: variable lengths need data.mode=torch")
+    kernel = OmegaConf.select(cfg, "model.char_kernel")
+    if isinstance(kernel, int) and kernel % 2 == 0:
+        raise ConfigError(
+            f"model.char_kernel={kernel} is not allowed: expected an odd width (1, 3, 5, ...), "
+            "so that each filter is centred on a character"
+        )
     devices = OmegaConf.select(cfg, "trainer.devices")
     if devices is not None and devices != "auto" and not _devices_ok(devices):
         raise ConfigError(

@@ -103,6 +103,7 @@ class SeqlabModule(L.LightningModule):
                     on_step=False,
                     on_epoch=True,
                     sync_dist=True,
+                    batch_size=1,  # the mean is ours; one value per epoch to "average"
                 )
 
     def log_eval(self, stage: str, loss: torch.Tensor, batch_size: int) -> None:

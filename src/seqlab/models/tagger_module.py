@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.classification import MulticlassConfusionMatrix
 
+from seqlab.config import ConfigError
 from seqlab.data.batches import Batch
 from seqlab.data.vocab import IGNORE_INDEX, UNK, Vocab, encode_forms, encode_words
 from seqlab.models.base_module import SeqlabModule
@@ -60,7 +61,10 @@ class TaggerModule(SeqlabModule):
         self.words, self.tags = Vocab.from_itos(words), Vocab.from_itos(tags)
         self.chars = Vocab.from_itos(chars or [])
         if char_dim > 0 and not chars:
-            raise ValueError("model.char_dim > 0 needs data that supplies characters (conllu)")
+            raise ConfigError(
+                f"model.char_dim={char_dim}: character features need data that spells words "
+                "out (data=conllu); use model.char_dim=0"
+            )
         self.net = LSTMTagger(
             len(self.words),
             len(self.tags),
