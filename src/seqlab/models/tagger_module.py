@@ -146,7 +146,8 @@ class TaggerModule(SeqlabModule):
 
     @torch.no_grad()
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """Most likely tags of every sentence; unknown words are read as <unk>."""
+        """Most likely tags of every sentence. Unknown words are read as <unk> (and, with
+        character features, by their spelling)."""
         if self.hparams.get("lowercase"):
             sentences_in = [[w.lower() for w in s] for s in sentences]
         else:
