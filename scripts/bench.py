@@ -335,7 +335,7 @@ def main() -> None:
     else:
         ours, raw, ratios = tagger_ratios(args.ud_dir, 3 if args.quick else 6)
         say(
-            f"| 3. ud_pos tagger (BiLSTM-CRF), EWT train: tokens/s (baseline: a plain PyTorch "
+            f"| 3. ud_pos tagger (BiLSTM-CNN-CRF), EWT train: tokens/s (baseline: a plain PyTorch "
             f"loop; median of {len(ratios)} paired epochs) | {median(ours):.4g} tokens/s | "
             f"{median(raw):.4g} tokens/s | {median(ratios):.3g}x | >= 0.9x"
             f"{'' if median(ratios) >= 0.9 else ' (missed)'} |"
