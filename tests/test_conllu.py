@@ -340,3 +340,23 @@ def test_seqlab_tag_with_the_toy_tagger_and_bad_checkpoints(tmp_path):
     assert other.returncode == 2 and "which does not tag" in other.stderr
     missing = run_cli(["seqlab-tag", str(tmp_path / "nope.ckpt"), "a"], tmp_path)
     assert missing.returncode == 2 and "nope.ckpt: no such file" in missing.stderr
+
+
+def test_test_file_read_with_a_models_vocabularies(tmp_path):
+    """Evaluation data takes the model's vocabularies, needs no training file, and also
+    serves a tagger that has no character vocabulary (no character features)."""
+    from seqlab.data.conllu import ConlluDataModule
+    from seqlab.models.tagger_module import TaggerModule
+
+    train_path = make_treebank(tmp_path, "train.conllu", TRAIN)
+    kwargs = ConlluDataModule(str(train_path), str(train_path)).model_kwargs()
+    for chars in (kwargs["chars"], None):
+        model = TaggerModule(**{**kwargs, "chars": chars})
+        test_path = make_treebank(tmp_path, "test.conllu", ["The/DET zebra/NOUN sleeps/VERB"])
+        data = ConlluDataModule(test_path=str(test_path), vocab=model.vocabulary())
+        assert not data.has_split("train") and data.words.itos == model.words.itos
+        data.setup("test")
+        (batch,) = list(data.batches("test"))
+        assert data.words.decode(batch["words"][0].tolist()) == ["The", "<unk>", "sleeps"]
+    with pytest.raises(ConfigError, match="data.test_path: not set"):
+        ConlluDataModule(vocab=model.vocabulary())

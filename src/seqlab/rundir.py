@@ -5,6 +5,7 @@
     <run>/checkpoints/       last.ckpt and best.ckpt
     <run>/tensorboard/       TensorBoard event files
     <run>/<task>.log         the log (train.log, eval.log)
+    <run>/confusion_test.*   a tested tagger's confusion matrix (PNG and CSV)
 
 `status` is "running" while a job trains, then "completed", "failed" or "diverged".
 """

@@ -11,7 +11,7 @@ from seqlab.config import ConfigError
 from seqlab.data.base import TensorDataModule
 from seqlab.data.batches import Batch, SpelledBatches
 from seqlab.data.conllu_reader import Sentence, check_known_tags, read_conllu
-from seqlab.data.vocab import Vocab, encode_forms, encode_sentences
+from seqlab.data.vocab import PAD, UNK, Vocab, encode_forms, encode_sentences
 
 
 class ConlluDataModule(TensorDataModule):
@@ -72,7 +72,9 @@ class ConlluDataModule(TensorDataModule):
         else:
             self.words = Vocab.from_itos(vocab["words"])
             self.tags = Vocab.from_itos(vocab["tags"])
-            self.chars = Vocab.from_itos(vocab.get("chars") or [])
+            # A tagger without character features may hold none: then every character is
+            # <unk> (and unused).
+            self.chars = Vocab.from_itos(vocab.get("chars") or [PAD, UNK])
         for split in ("val", "test"):
             if split in self.sentences:
                 check_known_tags(self.sentences[split], set(self.tags.itos), self.paths[split])
