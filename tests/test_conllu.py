@@ -178,7 +178,7 @@ def test_character_features_tag_unseen_words_by_their_spelling():
         return [(s, "NOUN") if i % 2 else (s + "ly", "ADV") for i, s in enumerate(stems)]
 
     sentences = []
-    for i, (rare, tag) in enumerate(made_up(40)):
+    for i, (rare, tag) in enumerate(made_up(80)):
         subject, verb = [("dog", "sees"), ("cat", "likes")][i % 4 // 2]
         sentences.append((["the", subject, verb, rare], ["DET", "NOUN", "VERB", tag]))
     counts = Counter(w for words, _ in sentences for w in words)
