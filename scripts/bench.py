@@ -27,7 +27,7 @@ from omegaconf import open_dict
 from seqlab.config import CONFIG_DIR, register_resolvers
 from seqlab.data.random_sum import generate_sums, split_generator
 from seqlab.models import LSTMRegressor
-from seqlab.models.tagger_module import spelling
+from seqlab.models.tagger_module import spelling, token_mask
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -190,7 +190,7 @@ class TaggerPlainLoop(L.Callback):
         for _, batch in zip(range(TAG_STEPS), batches, strict=False):
             self.opt.zero_grad(set_to_none=True)
             words, tags, lengths = batch["words"], batch["tags"], batch["lengths"]
-            mask = torch.arange(words.shape[1]) < lengths.unsqueeze(1)
+            mask = token_mask(lengths, words.shape[1])
             emissions = self.model.net.emissions(words, lengths, spelling(batch))
             loss = self.model.crf.nll(emissions, tags, mask)
             loss.backward()

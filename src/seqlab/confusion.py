@@ -14,24 +14,32 @@ from seqlab.callbacks import tensorboard_writers
 from seqlab.plots import new_figure, publish
 
 
+def accuracies(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Counts (T, T), rows gold and columns predicted -> overall accuracy, accuracy per gold
+    tag (T,) (the share of its tokens tagged right; 0 for a tag with no tokens) and tokens
+    per gold tag (T,)."""
+    correct, tokens = confusion.diag(), confusion.sum(1)
+    overall = correct.sum() / tokens.sum().clamp(min=1)
+    return overall, correct / tokens.clamp(min=1), tokens
+
+
 def per_tag(confusion: torch.Tensor, tags: Sequence[str]) -> dict[str, dict[str, Any]]:
     """{tag: {tokens, acc, confused_with}} for every tag that occurs in the gold data.
 
     `acc` is the share of the tag's tokens tagged right; `confused_with` the wrong tag
     given to them most often (None if none was).
     """
+    _, by_tag, tokens = accuracies(confusion)
+    wrong = confusion.clone()
+    wrong.fill_diagonal_(0)
     report = {}
     for i, tag in enumerate(tags):
-        row = confusion[i]
-        tokens = int(row.sum())
-        if tokens == 0:
+        if tokens[i] == 0:
             continue
-        wrong = row.clone()
-        wrong[i] = 0
         report[tag] = {
-            "tokens": tokens,
-            "acc": float(row[i]) / tokens,
-            "confused_with": tags[int(wrong.argmax())] if wrong.sum() > 0 else None,
+            "tokens": int(tokens[i]),
+            "acc": float(by_tag[i]),
+            "confused_with": tags[int(wrong[i].argmax())] if wrong[i].sum() > 0 else None,
         }
     return report
 
@@ -109,8 +117,7 @@ class ConfusionMatrixPlot(L.Callback):
         if confusion is None or not trainer.is_global_zero:
             return
         tags = pl_module.tags.itos
-        acc = float(confusion.diag().sum() / confusion.sum().clamp(min=1))
-        title = f"{stage}: accuracy {acc:.2%}"
+        title = f"{stage}: accuracy {float(accuracies(confusion)[0]):.2%}"
         if stage == "val":
             title += f", epoch {trainer.current_epoch + 1}"
         fig = confusion_figure(confusion, tags, title)

@@ -11,7 +11,7 @@ from seqlab.config import ConfigError
 from seqlab.data.base import TensorDataModule
 from seqlab.data.batches import Batch, SpelledBatches
 from seqlab.data.conllu_reader import Sentence, check_known_tags, read_conllu
-from seqlab.data.vocab import PAD, UNK, Vocab, encode_forms, encode_sentences
+from seqlab.data.vocab import Vocab, encode_forms, encode_sentences
 
 
 class ConlluDataModule(TensorDataModule):
@@ -27,7 +27,7 @@ class ConlluDataModule(TensorDataModule):
     is read (train and val paths are then not used).
 
     Batches hold sentences of similar length, padded, with `lengths`, and each word's
-    characters as `chars` (B, L, W) (`SpelledBatches`).
+    characters (`forms` and `form_chars`, see `SpelledBatches`).
     """
 
     batch_class = SpelledBatches
@@ -72,9 +72,7 @@ class ConlluDataModule(TensorDataModule):
         else:
             self.words = Vocab.from_itos(vocab["words"])
             self.tags = Vocab.from_itos(vocab["tags"])
-            # A tagger without character features may hold none: then every character is
-            # <unk> (and unused).
-            self.chars = Vocab.from_itos(vocab.get("chars") or [PAD, UNK])
+            self.chars = Vocab.from_itos(vocab["chars"])
         for split in ("val", "test"):
             if split in self.sentences:
                 check_known_tags(self.sentences[split], set(self.tags.itos), self.paths[split])

@@ -9,8 +9,9 @@ import torch.nn.functional as F
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from seqlab.config import ConfigError
+from seqlab.confusion import accuracies
 from seqlab.data.batches import Batch
-from seqlab.data.vocab import IGNORE_INDEX, UNK, Vocab, encode_forms, encode_words
+from seqlab.data.vocab import IGNORE_INDEX, PAD, UNK, Vocab, encode_forms, encode_words
 from seqlab.models.base_module import SeqlabModule
 from seqlab.models.crf import CRF
 from seqlab.models.lstm_tagger import LSTMTagger, Spelling
@@ -59,7 +60,9 @@ class TaggerModule(SeqlabModule):
         super().__init__()
         self.save_hyperparameters(logger=False)
         self.words, self.tags = Vocab.from_itos(words), Vocab.from_itos(tags)
-        self.chars = Vocab.from_itos(chars or [])
+        # Without character features (or in a checkpoint older than them) there is no
+        # character table: an empty one, every character <unk>, keeps the data's code single.
+        self.chars = Vocab.from_itos(chars or [PAD, UNK])
         if char_dim > 0 and not chars:
             raise ConfigError(
                 f"model.char_dim={char_dim}: character features need data that spells words "
@@ -101,13 +104,14 @@ class TaggerModule(SeqlabModule):
         self, words: torch.Tensor, lengths: torch.Tensor, spelling: Spelling | None = None
     ) -> torch.Tensor:
         """words (B, L) -> best tag indices (B, L): Viterbi with the CRF, else per word."""
-        return self._best_tags(self.net.emissions(words, lengths, spelling), lengths)
+        emissions = self.net.emissions(words, lengths, spelling)
+        return self._best_tags(emissions, token_mask(lengths, words.shape[1]))
 
-    def _best_tags(self, emissions: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Tag scores (B, L, T) -> best tag indices (B, L)."""
+    def _best_tags(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Tag scores (B, L, T), real tokens (B, L) -> best tag indices (B, L)."""
         if self.crf is None:
             return emissions.argmax(-1)
-        return self.crf.decode(emissions, _mask(lengths, emissions.shape[1]))
+        return self.crf.decode(emissions, mask)
 
     def step(self, batch: Batch, stage: str) -> torch.Tensor:
         words, tags, lengths = batch["words"], batch["tags"], batch["lengths"]  # (B, L) ...
@@ -115,21 +119,21 @@ class TaggerModule(SeqlabModule):
             unknown = torch.rand(words.shape, device=words.device) < self.hparams.word_dropout
             words = torch.where(unknown & (words != 0), self.words.stoi[UNK], words)
         emissions = self.net.emissions(words, lengths, spelling(batch))  # (B, L, T)
+        mask = token_mask(lengths, words.shape[1])  # (B, L)
         if self.crf is None:
             log_probs = F.log_softmax(emissions, dim=-1)
             loss = F.nll_loss(log_probs.flatten(0, 1), tags.flatten(), ignore_index=IGNORE_INDEX)
         else:
-            loss = self.crf.nll(emissions, tags, _mask(lengths, words.shape[1]))
+            loss = self.crf.nll(emissions, tags, mask)
         if stage == "train":
             # Token accuracy of the per-word best tags, without a metric object: weighted by
             # tokens it averages exactly. (With the CRF, evaluation decodes with Viterbi.)
-            real = tags != IGNORE_INDEX
-            tokens = real.sum()
-            correct = (emissions.detach().argmax(-1) == tags)[real].float().sum()
+            tokens = mask.sum()
+            correct = (emissions.detach().argmax(-1) == tags)[mask].float().sum()
             self.log_train({"loss": (loss, len(tags)), "acc": (correct / tokens, tokens)})
         else:
             self.log_eval(stage, loss, len(tags))
-            getattr(self, f"{stage}_metric").update(self._best_tags(emissions, lengths), tags)
+            getattr(self, f"{stage}_metric").update(self._best_tags(emissions, mask), tags)
         return loss
 
     def _log_metric(self, stage: str, metric: MulticlassConfusionMatrix) -> None:
@@ -137,11 +141,11 @@ class TaggerModule(SeqlabModule):
             # compute() already sums all processes' counts; sync_dist only says so.
             confusion = metric.compute()  # (T, T): rows gold, columns predicted
             self.confusion[stage] = confusion.cpu()
-            correct, total = confusion.diag(), confusion.sum(1)
-            self.log(f"{stage}/acc", correct.sum() / total.sum(), sync_dist=True)
-            for tag, right, count in zip(self.tags.itos, correct, total, strict=True):
+            overall, by_tag, tokens = accuracies(confusion)
+            self.log(f"{stage}/acc", overall, sync_dist=True)
+            for tag, acc, count in zip(self.tags.itos, by_tag, tokens, strict=True):
                 if count > 0:  # a tag absent from the split has no accuracy
-                    self.log(f"{stage}/acc_by_tag/{tag}", right / count, sync_dist=True)
+                    self.log(f"{stage}/acc_by_tag/{tag}", acc, sync_dist=True)
         metric.reset()
 
     @torch.no_grad()
@@ -171,6 +175,6 @@ def spelling(batch: Batch) -> Spelling | None:
     return (batch["forms"], batch["form_chars"]) if "form_chars" in batch else None
 
 
-def _mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+def token_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     """(B,) lengths -> (B, L) True at real tokens."""
     return torch.arange(max_len, device=lengths.device) < lengths.unsqueeze(1)
