@@ -26,8 +26,8 @@ from omegaconf import open_dict
 
 from seqlab.config import CONFIG_DIR, register_resolvers
 from seqlab.data.random_sum import generate_sums, split_generator
-from seqlab.models import LSTMRegressor
 from seqlab.models.tagger_module import spelling, token_mask
+from seqlab.nets import LSTMRegressor
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

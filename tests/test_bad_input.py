@@ -55,6 +55,10 @@ CONFIG_CASES = [
     # contradictory settings
     (["data.min_length=20", "data.length=16"], "data.min_length=20 > data.length=16"),
     (["data.low=50", "data.high=10"], "data.low=50 > data.high=10"),
+    (
+        ["experiment=curriculum", "trainer.max_epochs=5"],
+        "trainer.max_epochs=5 contradicts curriculum.stages, whose epochs add up to 800",
+    ),
     # a value that does not resolve, a required one left out
     (["model.lr=${oops}"], "model.lr: Interpolation key 'oops' not found"),
     (["experiment=ud_pos"], "data.train_path: required; give data.train_path=..."),

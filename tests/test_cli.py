@@ -127,7 +127,7 @@ def test_runs_started_together_get_different_directories(cli_cwd):
 LIGHT_CHECK = """
 import sys
 sys.argv = ["seqlab-train", *sys.argv[1:]]
-from seqlab.cli import train_main
+from seqlab.cli.train import main as train_main
 try:
     train_main()
 except SystemExit:

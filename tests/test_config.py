@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from seqlab.config import CONFIG_DIR, ConfigError, Rule, resolve_threads, validate
+from seqlab.checks import Rule, validate
+from seqlab.config import CONFIG_DIR, ConfigError, resolve_threads
 from tests.conftest import compose_train
 
 EXPERIMENTS = sorted(p.stem for p in (Path(CONFIG_DIR) / "experiment").glob("*.yaml"))

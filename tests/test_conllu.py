@@ -149,7 +149,7 @@ def test_batches_spell_every_word_with_its_characters(tmp_path):
 
 
 def test_char_cnn_ignores_padding():
-    from seqlab.models.char_cnn import CharCNN
+    from seqlab.nets.char_cnn import CharCNN
 
     torch.manual_seed(0)
     cnn = CharCNN(num_chars=10, char_dim=4, filters=6, kernel=3)

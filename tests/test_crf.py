@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from seqlab.models.crf import CRF
+from seqlab.nets.crf import CRF
 
 
 @torch.no_grad()

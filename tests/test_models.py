@@ -2,7 +2,7 @@
 
 import torch
 
-from seqlab.models import LSTMRegressor, LSTMTagger
+from seqlab.nets import LSTMRegressor, LSTMTagger
 
 
 def test_regressor_shapes_and_last_state():

@@ -17,7 +17,7 @@ import lightning as L
 import pytest
 import torch
 
-from seqlab.checkpointing import AtomicCheckpointIO
+from seqlab.checkpoints import AtomicCheckpointIO
 from seqlab.rundir import RunRecord, read_metrics, remove_stale_temporaries
 from seqlab.train import train
 from tests.conftest import QUIET, SMALL_SUM, compose_train

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seqlab.report import read_jobs, swept_axes, write_report
+from seqlab.analysis.sweep import read_jobs, swept_axes, write_report
 
 
 def make_job(sweep: Path, num: int, overrides: dict, metrics: dict | None) -> None:
@@ -110,7 +110,7 @@ def big_sweep(root: Path) -> Path:
 
 LIGHT = """
 import sys, time
-from seqlab.report import main
+from seqlab.cli.report import main
 start = time.perf_counter()
 code = main([sys.argv[1]])
 print("SECONDS", time.perf_counter() - start)

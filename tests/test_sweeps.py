@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from seqlab.cli import _objective
+from seqlab.cli.train import objective as _objective
 from seqlab.config import available_cores
 from seqlab.train import train
 from tests.conftest import (

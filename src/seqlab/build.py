@@ -12,6 +12,7 @@ import torch.utils.deterministic
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 
+from seqlab.checkpoints import AtomicCheckpointIO
 from seqlab.config import ConfigError, resolve_threads, to_plain
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,6 @@ def setup_torch(cfg: DictConfig, parallel_jobs: int = 1) -> int:
 
 def build_trainer(cfg: DictConfig, callbacks: list[L.Callback], loggers: list[Any]) -> L.Trainer:
     """The configured Trainer; its checkpoints are written atomically (AtomicCheckpointIO)."""
-    from seqlab.checkpointing import AtomicCheckpointIO
-
     return instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
     )

@@ -1,13 +1,8 @@
 """The run directory contract: what every run leaves behind, and how it is written.
 
-    <run>/.hydra/            resolved config.yaml, hydra.yaml, overrides.yaml (by Hydra)
-    <run>/metrics.json       status, final and best metrics, history, epochs, wall_s
-    <run>/checkpoints/       last.ckpt and best.ckpt
-    <run>/tensorboard/       TensorBoard event files
-    <run>/<task>.log         the log (train.log, eval.log)
-    <run>/confusion_test.*   a tested tagger's confusion matrix (PNG and CSV)
-
-`status` is "running" while a job trains, then "completed", "failed" or "diverged".
+`CONTRACT` lists the entries (the README's "Run directory" section shows the same list, and
+a test keeps the two in step). metrics.json's `status` is one of seqlab.names' statuses.
+Files are written atomically, so a reader, a crash or a kill never sees half a file.
 """
 
 from __future__ import annotations
@@ -19,15 +14,36 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from seqlab.names import FAILED
+
 METRICS_FILE = "metrics.json"
-LAST_CHECKPOINT = "checkpoints/last.ckpt"
-FINISHED = ("completed", "diverged")  # a run in these states is not trained again
+CHECKPOINT_DIR = "checkpoints"
+LAST_CHECKPOINT = f"{CHECKPOINT_DIR}/last.ckpt"
+
+# (entry, what it holds); `when` entries exist only for some runs.
+CONTRACT: tuple[tuple[str, str], ...] = (
+    (".hydra/", "config.yaml (resolved config), overrides.yaml, hydra.yaml"),
+    ("metrics.json", "status, final and best metrics, history, epochs, wall_s"),
+    ("checkpoints/", "best.ckpt (best monitored value) and last.ckpt"),
+    ("tensorboard/", "event files: scalars, hparams, figures, tagged examples"),
+    ("<task>.log", "the run's log: train.log, eval.log"),
+    ("predictions.png", "(regressor) predictions against targets on the validation set"),
+    ("length_generalization.{csv,md,png}", "(with eval.lengths) MSE by test length"),
+    ("curriculum.{csv,md,png}", "(experiment=curriculum) final losses of each stage"),
+    ("confusion_test.{csv,png}", "(a tested tagger) its confusion matrix"),
+    ("hpc_ckpt_<n>.ckpt", "(after SIGUSR1 on SLURM) Lightning's checkpoint before a requeue"),
+)
 
 
-def metric_name(key: str) -> str:
-    """The name a metric has in metrics.json: Lightning's key without its `_epoch` suffix
-    (a value logged per step and per epoch is `x_step`/`x_epoch` in Lightning, `x` here)."""
-    return key.removesuffix("_epoch")
+def failure(error: BaseException) -> str:
+    """How metrics.json records an error: its type and message."""
+    return f"{type(error).__name__}: {error}"
+
+
+def record_failure(run_dir: str | Path, error: BaseException) -> None:
+    """Mark a run failed with `error`, unless it already recorded its own failure."""
+    if read_metrics(run_dir).get("status") != FAILED:
+        RunRecord(run_dir, status=FAILED, error=failure(error))
 
 
 TEMP_SUFFIX = ".tmp"  # `.<name>.<random>.tmp` beside the file it will replace

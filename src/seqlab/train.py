@@ -1,10 +1,16 @@
-"""train(cfg): one run, from config to run directory. Called by `seqlab-train` and tests."""
+"""train(cfg): one run, from config to run directory. Called by `seqlab-train` and tests.
+
+The steps, in order: build the data, the model and the Trainer; fit; test the best
+checkpoint; run the configured per-run analyses (conf/analysis/); record everything in
+metrics.json (see seqlab.rundir for the run directory's contract).
+"""
 
 from __future__ import annotations
 
 import logging
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +18,19 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
+from seqlab.analysis.base import RunContext, run_analyses
 from seqlab.build import build, build_all, build_trainer, setup_torch
-from seqlab.callbacks import ConfigInCheckpoint, DivergenceGuard, MetricHistory, scalar_metrics
-from seqlab.config import ConfigError, flat_scalars, to_plain
-from seqlab.confusion import test_tag_report
-from seqlab.length_generalization import run_if_asked
-from seqlab.rundir import (
-    FINISHED,
-    LAST_CHECKPOINT,
-    RunRecord,
-    metric_name,
-    read_metrics,
-    remove_stale_temporaries,
+from seqlab.callbacks.recording import DivergenceGuard, MetricHistory, scalar_metrics
+from seqlab.checkpoints import (
+    ConfigInCheckpoint,
+    best_checkpoint,
+    check_resumable,
+    checkpoint_paths,
+    latest_checkpoint,
 )
+from seqlab.config import flat_scalars, to_plain
+from seqlab.names import COMPLETED, DIVERGED, FAILED, FINISHED, LOSS, RUNNING, recorded_name
+from seqlab.rundir import RunRecord, failure, read_metrics, remove_stale_temporaries
 
 log = logging.getLogger(__name__)
 
@@ -54,33 +60,42 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
         if resume_from:
             log.info("resuming the interrupted run from %s", resume_from)
 
-    monitor, mode = metric_name(cfg.monitor.metric), cfg.monitor.mode
+    monitor, mode = recorded_name(cfg.monitor.metric), cfg.monitor.mode
     start = time.time()
     record = RunRecord(
-        run_dir, write=writer, status="running", monitor=monitor, mode=mode, seed=cfg.seed
+        run_dir, write=writer, status=RUNNING, monitor=monitor, mode=mode, seed=cfg.seed
     )
     if resume_from:
         record.update(resumed_from=str(resume_from))
     try:
         result = _fit_and_test(cfg, run_dir, resume_from, parallel_jobs)
     except BaseException as e:  # KeyboardInterrupt too: the record must not say "running"
-        record.update(status="failed", error=f"{type(e).__name__}: {e}", wall_s=_since(start))
+        record.update(status=FAILED, error=failure(e), wall_s=_since(start))
         raise
     record.update(**result, wall_s=_since(start))
     log.info("status %s, best %s = %s", result["status"], monitor, result["best"].get(monitor))
     return record.data
 
 
-def _fit_and_test(
-    cfg: DictConfig, run_dir: Path, resume_from: str | None, parallel_jobs: int
-) -> dict[str, Any]:
+@dataclass
+class _Run:
+    """What one training builds."""
+
+    datamodule: L.LightningDataModule
+    model: L.LightningModule
+    trainer: L.Trainer
+    history: MetricHistory
+    guard: DivergenceGuard
+    threads: int
+
+
+def _build_run(cfg: DictConfig, parallel_jobs: int) -> _Run:
     threads = setup_torch(cfg, parallel_jobs)
     # Seed first, then build the data (its generators are seeded separately) and then the
     # model, so the model's initial weights depend on the seed alone (the notebook's order).
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.data)
     model = build(cfg.model, **datamodule.model_kwargs())
-
     history = MetricHistory(cfg.monitor.metric, cfg.monitor.mode)
     guard = DivergenceGuard()
     callbacks = [
@@ -90,100 +105,70 @@ def _fit_and_test(
         ConfigInCheckpoint(to_plain(cfg)),
     ]
     trainer = build_trainer(cfg, callbacks, build_all(cfg.get("logger")))
-    log.info(
-        "training %s on %s (%d threads)",
-        type(model).__name__,
-        trainer.strategy.root_device,
-        threads,
-    )
-    log_hparams(trainer, cfg)  # now, so that a run still training shows its settings
+    device = trainer.strategy.root_device
+    log.info("training %s on %s (%d threads)", type(model).__name__, device, threads)
+    return _Run(datamodule, model, trainer, history, guard, threads)
+
+
+def _fit_and_test(
+    cfg: DictConfig, run_dir: Path, resume_from: str | None, parallel_jobs: int
+) -> dict[str, Any]:
+    run = _build_run(cfg, parallel_jobs)
+    log_hparams(run.trainer, cfg)  # now, so that a run still training shows its settings
     if resume_from:
-        check_resumable(resume_from, model)
+        check_resumable(resume_from, run.model)
     # weights_only: reading a checkpoint never runs code (seqlab's hold plain data only).
-    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
-    final = scalar_metrics(trainer.callback_metrics)
+    run.trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=resume_from, weights_only=True)
+    final = scalar_metrics(run.trainer.callback_metrics)
     # Testing from a checkpoint restores callback states too: keep what fit recorded.
-    epochs, restored = list(history.history), history.restored_epochs
-
-    if cfg.get("test_after_fit") and not trainer.interrupted and datamodule.has_split("test"):
-        # A diverged run may have no best checkpoint on disk (non-finite weights are not
-        # written): then the weights in memory are tested.
-        callback = trainer.checkpoint_callback
-        best_ckpt = callback and callback.best_model_path and Path(callback.best_model_path)
-        best_ckpt = best_ckpt and best_ckpt.is_file()
-        trainer.test(
-            model,
-            datamodule=datamodule,
-            ckpt_path="best" if best_ckpt else None,
-            verbose=False,
-            weights_only=True,
-        )
-        final.update(scalar_metrics(trainer.callback_metrics))
-    tag_report = test_tag_report(model)
-
-    # After testing, `model` holds the best checkpoint's weights (or the last, untested).
-    lengths = run_if_asked(cfg.get("eval"), model, to_plain(cfg.data), run_dir, trainer)
-
-    history.history = epochs
-    best = history.best() or {}
-    diverged = guard.diverged_at is not None or any(
-        not math.isfinite(v) for k, v in final.items() if k.endswith("/loss")
-    )
-    hp_metrics = {"hp_metric": best.get(history.monitor, math.nan)}
+    epochs, restored = list(run.history.history), run.history.restored_epochs
+    if cfg.get("test_after_fit") and not run.trainer.interrupted:
+        final.update(_test_best(run))
+    # After testing, the model holds the best checkpoint's weights (or the last, untested).
+    context = RunContext(run.model, run.datamodule, run.trainer, run_dir)
+    analyses = run_analyses(build_all(cfg.get("analysis")), context)
+    run.history.history = epochs
+    summary = _summary(run, final, run_dir)
+    hp_metrics = {"hp_metric": summary["best"].get(run.history.monitor, math.nan)}
     hp_metrics.update({f"final/{k}": v for k, v in final.items()})
-    log_hparams(trainer, cfg, hp_metrics)
+    log_hparams(run.trainer, cfg, hp_metrics)
+    if resume_from:
+        summary["resumed_after_epoch"] = restored
+    return {**summary, **analyses}
+
+
+def _test_best(run: _Run) -> dict[str, float]:
+    """Test the best checkpoint (or, for a run that wrote none, the weights in memory);
+    return the test metrics. Nothing when the data has no test split."""
+    if not run.datamodule.has_split("test"):
+        return {}
+    best = best_checkpoint(run.trainer)
+    run.trainer.test(
+        run.model,
+        datamodule=run.datamodule,
+        ckpt_path="best" if best else None,
+        verbose=False,
+        weights_only=True,
+    )
+    return scalar_metrics(run.trainer.callback_metrics)
+
+
+def _summary(run: _Run, final: dict[str, float], run_dir: Path) -> dict[str, Any]:
+    """metrics.json's account of a finished fit (and test)."""
+    diverged = run.guard.diverged_at is not None or any(
+        not math.isfinite(v) for k, v in final.items() if k.endswith(f"/{LOSS}")
+    )
     return {
-        "status": "diverged" if diverged else "completed",
-        "diverged_at": guard.diverged_at,
-        "best": best,
+        "status": DIVERGED if diverged else COMPLETED,
+        "diverged_at": run.guard.diverged_at,
+        "best": run.history.best() or {},
         "final": final,
-        "epochs": trainer.current_epoch,
-        "global_step": trainer.global_step,
-        "threads": threads,
-        "checkpoints": checkpoint_paths(trainer, run_dir),
-        "history": history.history,
-        **({"resumed_after_epoch": restored} if resume_from else {}),
-        **({"length_generalization": lengths} if lengths else {}),
-        **({"test_by_tag": tag_report} if tag_report else {}),
+        "epochs": run.trainer.current_epoch,
+        "global_step": run.trainer.global_step,
+        "threads": run.threads,
+        "checkpoints": checkpoint_paths(run.trainer, run_dir),
+        "history": run.history.history,
     }
-
-
-def check_resumable(path: str, model: L.LightningModule) -> None:
-    """The checkpoint must be a readable seqlab checkpoint of this very model: the same
-    class, and weights of the same names and shapes."""
-    from seqlab.evaluate import load_checkpoint
-
-    ckpt = load_checkpoint(path)
-    theirs = ckpt["seqlab_config"]["model"].get("_target_", "?")
-    ours = f"{type(model).__module__}.{type(model).__name__}"
-    if theirs != ours:
-        raise ConfigError(f"ckpt_path={path}: holds a {theirs}, this run trains a {ours}")
-    shapes = {k: tuple(v.shape) for k, v in ckpt.get("state_dict", {}).items()}
-    for name, tensor in model.state_dict().items():
-        if shapes.get(name) != tuple(tensor.shape):
-            raise ConfigError(
-                f"ckpt_path={path}: weight {name} has shape {shapes.get(name)} there and "
-                f"{tuple(tensor.shape)} in this run's model (compare the model settings)"
-            )
-
-
-def latest_checkpoint(run_dir: Path) -> str | None:
-    """The checkpoint an interrupted run carries on from: checkpoints/last.ckpt (written at
-    every epoch end) or, if newer, the hpc_ckpt_<n>.ckpt that Lightning writes when SLURM
-    signals a job with SIGUSR1 before requeueing it."""
-    candidates = [run_dir / LAST_CHECKPOINT, *run_dir.glob("hpc_ckpt_*.ckpt")]
-    found = [path for path in candidates if path.is_file()]
-    return str(max(found, key=lambda path: path.stat().st_mtime)) if found else None
-
-
-def checkpoint_paths(trainer: L.Trainer, run_dir: Path) -> dict[str, str]:
-    """Checkpoint files of the run, relative to the run directory."""
-    paths = {}
-    for callback in trainer.checkpoint_callbacks:
-        for name, path in (("best", callback.best_model_path), ("last", callback.last_model_path)):
-            if path and Path(path).is_file():
-                paths[name] = str(Path(path).resolve().relative_to(run_dir.resolve()))
-    return paths
 
 
 def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict | None = None) -> None:
@@ -191,11 +176,13 @@ def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict | None = None
     monitored value, `final/...` = last values), so TensorBoard's HParams tab lists every
     run of a sweep with its settings and outcome.
     """
+    from lightning.pytorch.loggers import TensorBoardLogger
+
     tree = {k: to_plain(cfg[k]) for k in ("model", "data") if k in cfg}
     params = flat_scalars(tree)
     params.update(seed=cfg.seed, **{"trainer.max_epochs": cfg.trainer.get("max_epochs")})
     for logger in trainer.loggers:
-        if metrics and hasattr(logger.experiment, "add_text"):  # TensorBoard
+        if metrics and isinstance(logger, TensorBoardLogger):
             logger.log_hyperparams(params, metrics=metrics)
         else:
             logger.log_hyperparams(params)

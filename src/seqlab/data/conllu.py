@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -77,6 +78,12 @@ class ConlluDataModule(TensorDataModule):
             if split in self.sentences:
                 check_known_tags(self.sentences[split], set(self.tags.itos), self.paths[split])
         self.char_tables: dict[str, torch.Tensor] = {}
+
+    @classmethod
+    def with_vocabulary(cls, vocabulary: dict[str, list[str]], **settings: Any) -> ConlluDataModule:
+        """The test file of `settings`, read with a trained model's vocabularies
+        (ReadsWithVocabulary): training and validation files are not read."""
+        return cls(**settings, vocab=vocabulary)
 
     def _norm(self, word: str) -> str:
         return word.lower() if self.hparams.lowercase else word

@@ -7,7 +7,8 @@ ConfigError naming the file and line. No torch here: reading is plain Python.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,16 +26,26 @@ class Sentence:
 
 
 def read_conllu(path: str | Path, tag_column: str = "upos") -> list[Sentence]:
-    """The sentences of a CoNLL-U file, with the tags of `tag_column` (upos or xpos)."""
+    """The sentences of a CoNLL-U file, with the tags of `tag_column` (upos or xpos).
+
+    A file is parsed once per process while it stays unchanged: the config check before
+    training and the DataModule share the result (treat it as read-only).
+    """
     path = Path(path)
     if tag_column not in TAG_COLUMNS:
         raise ConfigError(f"data.tag_column={tag_column!r} is not allowed: upos or xpos")
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
+    stat = path.stat()
+    return _parse(str(path), stat.st_mtime_ns, stat.st_size, tag_column)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse(path: str, mtime_ns: int, size: int, tag_column: str) -> list[Sentence]:
     column = FIELDS.index(tag_column)
     sentences: list[Sentence] = []
     current = Sentence([], [], [])
-    with path.open(encoding="utf-8") as f:
+    with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             line = line.rstrip("\r\n")
             if not line.strip():  # a blank line ends a sentence
@@ -80,3 +91,16 @@ def check_known_tags(sentences: Iterable[Sentence], known: set[str], path: str |
                     f"{path}:{line}: tag {tag!r} does not occur in the training data "
                     f"(tags: {', '.join(sorted(known))})"
                 )
+
+
+def check_files(data: Mapping) -> None:
+    """Read a CoNLL-U data config's files as the DataModule will (seqlab.checks calls this
+    before torch is imported): any problem is one ConfigError naming the file and line."""
+    column = data.get("tag_column", "upos")
+    paths = {split: data.get(f"{split}_path") for split in ("train", "val", "test")}
+    sentences = {split: read_conllu(path, column) for split, path in paths.items() if path}
+    if "train" in sentences:
+        known = {tag for sentence in sentences["train"] for tag in sentence.tags}
+        for split in ("val", "test"):
+            if split in sentences:
+                check_known_tags(sentences[split], known, paths[split])

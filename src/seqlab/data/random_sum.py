@@ -104,6 +104,24 @@ class RandomSumDataModule(TensorDataModule):
         return {"input_dim": 1, "target_scale": self.hparams.target_scale}
 
     @property
+    def length(self) -> int:
+        """The sequence length the data trains on (SequenceSource)."""
+        return self.hparams.length
+
+    def draw(
+        self, n: int, length: int, split: str = "test", device: torch.device | str | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """n fresh sequences of `length` from a split's stream, with this data's values and
+        num_prob: x (n, L, 1) scaled by input_scale as a model reads it, y (n, 1) their
+        sums in original units. At the data's own length with n = n_test, the test stream
+        gives the test set itself (SequenceSource; used by length generalisation)."""
+        hp = self.hparams
+        device = device or self.device
+        gen = split_generator(hp.seed, split, device)
+        x, y = generate_sums(n, length, hp.num_prob, hp.low, hp.high, gen, device)
+        return x * hp.input_scale, y
+
+    @property
     def variable_length(self) -> bool:
         hp = self.hparams
         return hp.min_length is not None and hp.min_length < hp.length
@@ -142,7 +160,7 @@ class RandomSumDataModule(TensorDataModule):
     def set_shape(self, length: int, n: int | None = None) -> None:
         """Change the sequence length (and training set size) and regenerate every split.
 
-        Used by curricula between epochs; the Trainer must reload its dataloaders
+        Used by curricula between epochs (Reshapeable); the Trainer must reload its dataloaders
         (`reload_dataloaders_every_n_epochs=1`) to see the new data.
         """
         self.hparams.length = length

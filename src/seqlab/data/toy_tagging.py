@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 
@@ -22,7 +22,7 @@ def parse_sentences(items: Sequence[dict], where: str) -> list[tuple[list[str], 
     """[{words: 'a b', tags: 'X Y'}, ...] -> [(['a', 'b'], ['X', 'Y']), ...], checked."""
     out = []
     for i, item in enumerate(items):
-        if not hasattr(item, "get") or set(item) != {"words", "tags"}:
+        if not isinstance(item, Mapping) or set(item) != {"words", "tags"}:
             raise ConfigError(f"{where}[{i}]: expected {{words: '...', tags: '...'}}, got {item!r}")
         words, tags = str(item["words"]).split(), str(item["tags"]).split()
         if not words or len(words) != len(tags):

@@ -1,10 +1,6 @@
-"""Plain nn.Module models (no Lightning here: they load and run with torch alone).
+"""The LightningModules that conf/model/ builds: each trains one network of seqlab.nets.
 
-The LightningModules that train them live beside them in `tagger_module` and
-`regressor_module`; import those directly (they pull in lightning).
+base_module.SeqlabModule holds what they share (optimizer and scheduler from config,
+cheap training logs); regressor_module and tagger_module add a loss and metrics. Their
+import paths are stored in checkpoints (`seqlab_config.model._target_`): keep them.
 """
-
-from seqlab.models.lstm_regressor import LSTMRegressor
-from seqlab.models.lstm_tagger import LSTMTagger
-
-__all__ = ["LSTMRegressor", "LSTMTagger"]

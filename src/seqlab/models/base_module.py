@@ -9,6 +9,7 @@ import torch
 from hydra.utils import instantiate
 
 from seqlab.data.batches import Batch
+from seqlab.names import LOSS, STEP_SUFFIX, TEST, TRAIN, VAL, logged_key, metric
 
 # Used when a config gives no optimizer: the lr always comes from the module's `lr`.
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True}
@@ -31,28 +32,28 @@ class SeqlabModule(L.LightningModule):
         raise NotImplementedError
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        return self.step(batch, "train")
+        return self.step(batch, TRAIN)
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        self.step(batch, "val")
+        self.step(batch, VAL)
 
     def test_step(self, batch: Batch, batch_idx: int) -> None:
-        self.step(batch, "test")
+        self.step(batch, TEST)
 
     # Metric objects are updated per batch and computed once per epoch. Calling them per
     # step (torchmetrics' forward) or logging them per step cost ~3 ms a step here, a
     # fifth of a small LSTM's whole step; training logs plain tensors instead.
     def on_validation_epoch_end(self) -> None:
-        self._log_metric("val", self.val_metric)
+        self._log_metric(VAL, self.val_metric)
 
     def on_test_epoch_end(self) -> None:
-        self._log_metric("test", self.test_metric)
+        self._log_metric(TEST, self.test_metric)
 
-    def _log_metric(self, stage: str, metric: Any) -> None:
-        if metric.update_called:
+    def _log_metric(self, stage: str, counter: Any) -> None:
+        if counter.update_called:
             # compute() already gathers all processes' states; sync_dist only says so.
-            self.log(f"{stage}/{self.metric_name}", metric.compute(), sync_dist=True)
-        metric.reset()
+            self.log(metric(stage, self.metric_name), counter.compute(), sync_dist=True)
+        counter.reset()
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams
@@ -91,14 +92,17 @@ class SeqlabModule(L.LightningModule):
         if several and (trainer.global_step + 1) % trainer.log_every_n_steps == 0:
             for name, (value, _) in values.items():
                 self.log(
-                    f"train/{name}_step", value.detach(), on_step=True, prog_bar=name == "loss"
+                    metric(TRAIN, name) + STEP_SUFFIX,
+                    value.detach(),
+                    on_step=True,
+                    prog_bar=name == LOSS,
                 )
         stopping = 0 < trainer.max_steps <= trainer.global_step + 1
         if trainer.is_last_batch or stopping:
             for name, (total, count) in sums.items():
                 # sync_dist: under DDP the epoch value is the mean over all ranks' shares.
                 self.log(
-                    f"train/{name}_epoch",
+                    logged_key(metric(TRAIN, name)),
                     total / count,
                     on_step=False,
                     on_epoch=True,
@@ -108,4 +112,5 @@ class SeqlabModule(L.LightningModule):
 
     def log_eval(self, stage: str, loss: torch.Tensor, batch_size: int) -> None:
         """Log an evaluation loss as `stage/loss`: the epoch's mean weighted by batch size."""
-        self.log(f"{stage}/loss", loss, on_epoch=True, batch_size=batch_size, sync_dist=True)
+        key = metric(stage, LOSS)
+        self.log(key, loss, on_epoch=True, batch_size=batch_size, sync_dist=True)

@@ -8,7 +8,8 @@ from torchmetrics import MeanSquaredError
 
 from seqlab.data.batches import Batch
 from seqlab.models.base_module import SeqlabModule
-from seqlab.models.lstm_regressor import LSTMRegressor
+from seqlab.names import LOSS, MSE, TRAIN
+from seqlab.nets.lstm_regressor import LSTMRegressor
 
 
 class RegressorModule(SeqlabModule):
@@ -18,7 +19,7 @@ class RegressorModule(SeqlabModule):
     error in the original units (divided by `target_scale`), comparable across scalings.
     """
 
-    metric_name = "mse"
+    metric_name = MSE
 
     def __init__(
         self,
@@ -37,6 +38,11 @@ class RegressorModule(SeqlabModule):
         # One metric object per evaluation stage: their running states must not mix.
         self.val_metric, self.test_metric = MeanSquaredError(), MeanSquaredError()
 
+    @property
+    def target_scale(self) -> float:
+        """Predictions divided by this are in the data's original units (ScaledRegressor)."""
+        return self.hparams.target_scale
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, L, input_dim), in the data's scaled units -> predictions (B, 1), same units."""
         return self.net(x, lengths)
@@ -45,10 +51,10 @@ class RegressorModule(SeqlabModule):
         x, y = batch["x"], batch["y"]  # (B, L, 1), (B, 1)
         pred = self(x, batch.get("lengths"))  # (B, 1)
         loss = F.mse_loss(pred, y)
-        scale = self.hparams.target_scale
-        if stage == "train":
+        scale = self.target_scale
+        if stage == TRAIN:
             # `mse` is the same error in original units, without a metric object.
-            self.log_train({"loss": (loss, len(x)), "mse": (loss / scale**2, len(x))})
+            self.log_train({LOSS: (loss, len(x)), MSE: (loss / scale**2, len(x))})
         else:
             self.log_eval(stage, loss, len(x))
             getattr(self, f"{stage}_metric").update(pred / scale, y / scale)

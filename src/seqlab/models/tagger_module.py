@@ -9,12 +9,14 @@ import torch.nn.functional as F
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from seqlab.config import ConfigError
-from seqlab.confusion import accuracies
 from seqlab.data.batches import Batch
 from seqlab.data.vocab import IGNORE_INDEX, PAD, UNK, Vocab, encode_forms, encode_words
 from seqlab.models.base_module import SeqlabModule
-from seqlab.models.crf import CRF
-from seqlab.models.lstm_tagger import LSTMTagger, Spelling
+from seqlab.models.tag_metrics import accuracies
+from seqlab.names import ACC, ACC_BY_TAG, LOSS, TRAIN, metric
+from seqlab.nets.common import evaluating
+from seqlab.nets.crf import CRF
+from seqlab.nets.lstm_tagger import LSTMTagger, Spelling
 
 
 class TaggerModule(SeqlabModule):
@@ -34,7 +36,7 @@ class TaggerModule(SeqlabModule):
     tagged right), and stays in `self.confusion[stage]` for reports and figures.
     """
 
-    metric_name = "acc"
+    metric_name = ACC
 
     def __init__(
         self,
@@ -91,6 +93,11 @@ class TaggerModule(SeqlabModule):
         """The vocabularies the model was trained with, for data that evaluates it."""
         return {"words": self.words.itos, "tags": self.tags.itos, "chars": self.chars.itos}
 
+    @property
+    def tag_names(self) -> list[str]:
+        """Tag names in index order: the rows and columns of `confusion` (CountsConfusion)."""
+        return self.tags.itos
+
     def forward(
         self,
         words: torch.Tensor,
@@ -115,7 +122,7 @@ class TaggerModule(SeqlabModule):
 
     def step(self, batch: Batch, stage: str) -> torch.Tensor:
         words, tags, lengths = batch["words"], batch["tags"], batch["lengths"]  # (B, L) ...
-        if stage == "train" and self.hparams.word_dropout > 0:
+        if stage == TRAIN and self.hparams.word_dropout > 0:
             unknown = torch.rand(words.shape, device=words.device) < self.hparams.word_dropout
             words = torch.where(unknown & (words != 0), self.words.stoi[UNK], words)
         emissions = self.net.emissions(words, lengths, spelling(batch))  # (B, L, T)
@@ -125,28 +132,28 @@ class TaggerModule(SeqlabModule):
             loss = F.nll_loss(log_probs.flatten(0, 1), tags.flatten(), ignore_index=IGNORE_INDEX)
         else:
             loss = self.crf.nll(emissions, tags, mask)
-        if stage == "train":
+        if stage == TRAIN:
             # Token accuracy of the per-word best tags, without a metric object: weighted by
             # tokens it averages exactly. (With the CRF, evaluation decodes with Viterbi.)
             tokens = mask.sum()
             correct = (emissions.detach().argmax(-1) == tags)[mask].float().sum()
-            self.log_train({"loss": (loss, len(tags)), "acc": (correct / tokens, tokens)})
+            self.log_train({LOSS: (loss, len(tags)), ACC: (correct / tokens, tokens)})
         else:
             self.log_eval(stage, loss, len(tags))
             getattr(self, f"{stage}_metric").update(self._best_tags(emissions, mask), tags)
         return loss
 
-    def _log_metric(self, stage: str, metric: MulticlassConfusionMatrix) -> None:
-        if metric.update_called:
+    def _log_metric(self, stage: str, counter: MulticlassConfusionMatrix) -> None:
+        if counter.update_called:
             # compute() already sums all processes' counts; sync_dist only says so.
-            confusion = metric.compute()  # (T, T): rows gold, columns predicted
+            confusion = counter.compute()  # (T, T): rows gold, columns predicted
             self.confusion[stage] = confusion.cpu()
             overall, by_tag, tokens = accuracies(confusion)
-            self.log(f"{stage}/acc", overall, sync_dist=True)
+            self.log(metric(stage, ACC), overall, sync_dist=True)
             for tag, acc, count in zip(self.tags.itos, by_tag, tokens, strict=True):
                 if count > 0:  # a tag absent from the split has no accuracy
-                    self.log(f"{stage}/acc_by_tag/{tag}", acc, sync_dist=True)
-        metric.reset()
+                    self.log(metric(stage, f"{ACC_BY_TAG}/{tag}"), acc, sync_dist=True)
+        counter.reset()
 
     @torch.no_grad()
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
@@ -162,10 +169,8 @@ class TaggerModule(SeqlabModule):
         if self.net.char_cnn is not None:  # spelled as written, before lowercasing
             forms, form_chars = encode_forms(sentences, self.chars)
             spelled = (forms.to(self.device), form_chars.to(self.device))
-        was_training = self.training
-        self.eval()
-        best = self.predict_tags(words, lengths, spelled).cpu()  # (B, L)
-        self.train(was_training)
+        with evaluating(self):
+            best = self.predict_tags(words, lengths, spelled).cpu()  # (B, L)
         rows = zip(best.tolist(), sentences, strict=True)
         return [self.tags.decode(row[: len(sentence)]) for row, sentence in rows]
 

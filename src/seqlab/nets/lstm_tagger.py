@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqlab.models.char_cnn import CharCNN
-from seqlab.models.packing import run_lstm
+from seqlab.nets.char_cnn import CharCNN
+from seqlab.nets.common import run_lstm
 
 Spelling = tuple[torch.Tensor, torch.Tensor]  # forms (B, L), form_chars (F, W)
 

@@ -41,3 +41,10 @@ def length_axis(ax: Any, lengths: Sequence[int]) -> None:
     ax.set_xscale("log", base=2)
     ax.set_xticks(list(lengths), [str(n) for n in lengths])
     ax.xaxis.set_minor_locator(NullLocator())
+
+
+def tensorboard_writers(trainer: Any) -> list[Any]:
+    """The SummaryWriters of a Trainer's TensorBoard loggers (none if there are none)."""
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    return [lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]

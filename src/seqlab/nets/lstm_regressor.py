@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqlab.models.packing import run_lstm
+from seqlab.nets.common import run_lstm
 
 
 class LSTMRegressor(nn.Module):

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterable, Sequence
 
 from seqlab.config import ConfigError
+from seqlab.contracts import Tagger
 
 
 def format_text(words: Sequence[str], tags: Sequence[str]) -> str:
@@ -27,25 +28,23 @@ def format_conllu(words: Sequence[str], tags: Sequence[str], number: int) -> str
     return "\n".join(lines) + "\n"
 
 
-def load_tagger(path: str):
+def load_tagger(path: str) -> Tagger:
     """The tagger of a seqlab checkpoint, read without running code (weights_only)."""
     from hydra.utils import get_class
 
     from seqlab.build import quiet_lightning
-    from seqlab.evaluate import load_checkpoint
+    from seqlab.checkpoints import load_checkpoint, load_model, model_target
 
     ckpt = load_checkpoint(path)
-    target = ckpt["seqlab_config"]["model"]["_target_"]
-    model_cls = get_class(target)
-    if not hasattr(model_cls, "tag"):
-        raise ConfigError(f"ckpt_path={path}: holds a {target}, which does not tag")
+    if not issubclass(get_class(model_target(ckpt)), Tagger):
+        raise ConfigError(f"ckpt_path={path}: holds a {model_target(ckpt)}, which does not tag")
     quiet_lightning()
-    model = model_cls.load_from_checkpoint(path, map_location="cpu", weights_only=True)
-    model.eval()
-    return model
+    return load_model(path, ckpt)
 
 
-def tag_lines(model, lines: Iterable[str], fmt: str, batch_size: int = 256) -> Iterable[str]:
+def tag_lines(
+    model: Tagger, lines: Iterable[str], fmt: str, batch_size: int = 256
+) -> Iterable[str]:
     """Tag non-empty lines in batches; yield the formatted sentences in input order."""
     sentences = [line.split() for line in lines if line.strip()]
     number = 0
@@ -59,6 +58,7 @@ def tag_lines(model, lines: Iterable[str], fmt: str, batch_size: int = 256) -> I
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """seqlab-tag <checkpoint> [sentence ...]: tag sentences (default: one per input line)."""
     parser = argparse.ArgumentParser(prog="seqlab-tag", description=__doc__.splitlines()[0])
     parser.add_argument("ckpt_path", help="a tagger checkpoint (<run>/checkpoints/best.ckpt)")
     parser.add_argument("sentences", nargs="*", help="sentences to tag (default: stdin)")

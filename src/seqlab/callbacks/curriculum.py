@@ -2,37 +2,35 @@
 
 The notebook's last cell trains one model on lengths 2, 4, ..., 256 in turn (100 epochs
 each, on fresh data) and plots the final loss of each stage against its length on log-log
-axes. `Curriculum` does that inside one Lightning run: one model, one optimizer (its
-state carries over, as in the notebook), one TensorBoard run.
+axes. `Curriculum` does the training inside one Lightning run: one model, one optimizer (its
+state carries over, as in the notebook), one TensorBoard run. The table and the plot are
+the curriculum report's (seqlab.analysis.curriculum), made from the rows recorded here.
 """
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
-from pathlib import Path
 from typing import Any
 
 import lightning as L
 
-from seqlab.callbacks import tensorboard_writers
+from seqlab.analysis.plots import tensorboard_writers
 from seqlab.config import ConfigError
-from seqlab.plots import length_axis, new_figure, publish
+from seqlab.contracts import Reshapeable
+from seqlab.names import MSE, TRAIN_LOSS, VAL, VAL_LOSS, logged_key, metric
 
 log = logging.getLogger(__name__)
-
-CSV_FILE, MD_FILE, PNG_FILE = "curriculum.csv", "curriculum.md", "curriculum.png"
 
 
 class Curriculum(L.Callback):
     """Switches the data module to each stage's length (and n) when its epochs begin.
 
     `stages` is a list of {length, epochs, n}; n may be left out to keep the data's n.
-    The Trainer trains for the stages' epochs in total and must reload its dataloaders
-    every epoch (`reload_dataloaders_every_n_epochs: 1`). At the end of each stage its
-    final train and validation losses are logged; at the end of training the table
-    (curriculum.csv/.md) and the log-log plot (curriculum.png) go into the run directory.
+    The Trainer must train for the stages' epochs in total and reload its dataloaders
+    every epoch (`reload_dataloaders_every_n_epochs: 1`); its data must be Reshapeable.
+    At the end of each stage its final train and validation losses are logged and kept in
+    `stage_rows` (seqlab.contracts.StagedTraining).
     """
 
     def __init__(self, stages: list[dict[str, Any]]) -> None:
@@ -48,7 +46,7 @@ class Curriculum(L.Callback):
         for stage in self.stages:
             ends.append((ends[-1] if ends else 0) + int(stage["epochs"]))
         self.ends = ends  # epoch count at which each stage is over
-        self.rows: list[dict[str, Any]] = []
+        self.stage_rows: list[dict[str, Any]] = []
 
     def stage_at(self, epoch: int) -> int:
         """Index of the stage that epoch `epoch` (0-based) belongs to."""
@@ -58,11 +56,18 @@ class Curriculum(L.Callback):
         if stage != "fit":
             return
         datamodule = trainer.datamodule
-        if not hasattr(datamodule, "set_shape"):
-            raise ConfigError("curriculum: the data module cannot change its sequence length")
+        if not isinstance(datamodule, Reshapeable):
+            raise ConfigError(
+                f"curriculum: {type(datamodule).__name__} cannot change its sequence length "
+                "(it is not Reshapeable)"
+            )
         if trainer.reload_dataloaders_every_n_epochs != 1:
             raise ConfigError("curriculum: set trainer.reload_dataloaders_every_n_epochs=1")
-        trainer.fit_loop.max_epochs = self.ends[-1]
+        if trainer.max_epochs != self.ends[-1]:  # conf/experiment/curriculum.yaml agrees
+            raise ConfigError(
+                f"trainer.max_epochs={trainer.max_epochs} contradicts curriculum.stages, whose "
+                f"epochs add up to {self.ends[-1]}"
+            )
         self._apply(datamodule, self.stage_at(trainer.current_epoch))
 
     def _apply(self, datamodule: Any, index: int) -> None:
@@ -81,11 +86,11 @@ class Curriculum(L.Callback):
             "length": int(stage["length"]),
             "epochs": int(stage["epochs"]),
             "n": int(stage.get("n") or trainer.datamodule.hparams.n),
-            "train_loss": _value(metrics.get("train/loss_epoch")),
-            "val_loss": _value(metrics.get("val/loss")),
-            "val_mse": _value(metrics.get("val/mse")),
+            "train_loss": _value(metrics.get(logged_key(TRAIN_LOSS))),
+            "val_loss": _value(metrics.get(VAL_LOSS)),
+            "val_mse": _value(metrics.get(metric(VAL, MSE))),
         }
-        self.rows.append(row)
+        self.stage_rows.append(row)
         log.info("curriculum length %d: final train loss %.4g", row["length"], row["train_loss"])
         for writer in tensorboard_writers(trainer):
             writer.add_scalar("curriculum/final_train_loss", row["train_loss"], row["length"])
@@ -93,67 +98,16 @@ class Curriculum(L.Callback):
         if index + 1 < len(self.stages):
             self._apply(trainer.datamodule, index + 1)
 
-    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not trainer.is_global_zero or not self.rows:
-            return
-        out_dir = Path(trainer.default_root_dir)
-        write_tables(self.rows, out_dir)
-        writers = tensorboard_writers(trainer)
-        publish(
-            figure(self.rows),
-            out_dir / PNG_FILE,
-            writers,
-            "curriculum/loss_by_length",
-            trainer.global_step,
-        )
-
     def state_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows}
+        return {"rows": self.stage_rows}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.rows = list(state_dict.get("rows", []))
+        # Testing the best checkpoint after fit restores callback states too: keep the rows
+        # of a longer run than the checkpoint's (resuming starts with none).
+        rows = list(state_dict.get("rows", []))
+        if len(rows) >= len(self.stage_rows):
+            self.stage_rows = rows
 
 
 def _value(tensor: Any) -> float:
     return float(tensor) if tensor is not None else math.nan
-
-
-def write_tables(rows: list[dict[str, Any]], out_dir: Path) -> None:
-    columns = ["length", "epochs", "n", "train_loss", "val_loss", "val_mse"]
-    with (out_dir / CSV_FILE).open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    lines = [
-        "| length | epochs | n | final train loss | final val loss | final val MSE |",
-        "|---:|---:|---:|---:|---:|---:|",
-        *(
-            f"| {r['length']} | {r['epochs']} | {r['n']} | {r['train_loss']:.4g} | "
-            f"{r['val_loss']:.4g} | {r['val_mse']:.4g} |"
-            for r in rows
-        ),
-    ]
-    (out_dir / MD_FILE).write_text("\n".join(lines) + "\n")
-
-
-def figure(rows: list[dict[str, Any]]) -> Any:
-    """Final loss of each stage against its length, log-log (the notebook's plot)."""
-    fig, ax = new_figure()
-    ax.loglog(
-        [r["length"] for r in rows],
-        [r["train_loss"] for r in rows],
-        marker="o",
-        label="final train loss",
-    )
-    ax.loglog(
-        [r["length"] for r in rows],
-        [r["val_mse"] for r in rows],
-        marker="s",
-        linestyle="--",
-        label="final val MSE",
-    )
-    length_axis(ax, [r["length"] for r in rows])
-    ax.set(xlabel="sequence length", ylabel="loss", title="curriculum: loss by length")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig

@@ -1,6 +1,9 @@
-"""Running an LSTM over padded batches."""
+"""What the networks share: running an LSTM over padded batches, evaluation mode."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -25,3 +28,14 @@ def run_lstm(
     dirs = 2 if lstm.bidirectional else 1
     last = h_n[-dirs:].transpose(0, 1).reshape(x.shape[0], -1)  # (B, H*dirs)
     return out, last
+
+
+@contextmanager
+def evaluating(module: nn.Module) -> Iterator[nn.Module]:
+    """Evaluation mode (no dropout) for the block, then the mode the module was in."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)

@@ -1,0 +1,156 @@
+"""The sweep report: one table and a few plots for a whole multirun.
+
+Reads every job directory of a multirun (its `.hydra/overrides.yaml` and `metrics.json`)
+and writes `summary.csv`, `summary.md` and `plot_<axis>.png` into the sweep directory.
+Works on a sweep that is still running or has failed jobs: they are listed with their
+status. Imports neither torch nor lightning, so it is quick.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seqlab.analysis.tables import markdown_table, write_csv
+from seqlab.names import COMPLETED, DEFAULT_MONITOR, FAILED, PENDING
+from seqlab.rundir import METRICS_FILE
+
+SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"
+
+
+@dataclass
+class Job:
+    """One job of a sweep: where it ran, what it overrode, what it recorded."""
+
+    name: str
+    overrides: dict[str, str]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        # A job directory without metrics.json was created but has not started training.
+        return self.metrics.get("status", PENDING)
+
+    def best(self, metric: str) -> float:
+        value = self.metrics.get("best", {}).get(metric)
+        return float(value) if value is not None else math.nan
+
+
+def read_jobs(sweep_dir: Path) -> list[Job]:
+    """Every job directory of a sweep (those with .hydra/overrides.yaml), in job order."""
+    jobs = []
+    for overrides_file in sweep_dir.glob("*/.hydra/overrides.yaml"):
+        job_dir = overrides_file.parent.parent
+        items = yaml.safe_load(overrides_file.read_text()) or []
+        overrides = dict(item.split("=", 1) for item in items if "=" in item)
+        metrics_file = job_dir / METRICS_FILE
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        jobs.append(Job(job_dir.name, overrides, metrics))
+    return sorted(
+        jobs, key=lambda j: (not j.name.isdigit(), int(j.name) if j.name.isdigit() else 0, j.name)
+    )
+
+
+def swept_axes(jobs: list[Job]) -> list[str]:
+    """Override keys whose value differs between jobs, in the order they appear."""
+    keys: dict[str, set[str]] = {}
+    for job in jobs:
+        for key, value in job.overrides.items():
+            keys.setdefault(key, set()).add(value)
+    return [k for k, values in keys.items() if len(values) > 1 or _missing_somewhere(jobs, k)]
+
+
+def _missing_somewhere(jobs: list[Job], key: str) -> bool:
+    return any(key not in j.overrides for j in jobs)
+
+
+def monitor_of(jobs: list[Job], metric: str | None) -> tuple[str, str]:
+    """The metric to rank by (the runs' own monitored metric unless given) and its mode."""
+    for job in jobs:
+        if "monitor" in job.metrics:
+            return metric or job.metrics["monitor"], job.metrics.get("mode", "min")
+    return metric or DEFAULT_MONITOR, "min"
+
+
+def best_column(metric: str) -> str:
+    return f"best {metric}"
+
+
+def summary_rows(jobs: list[Job], axes: list[str], metric: str) -> list[dict[str, Any]]:
+    finals = sorted({k for j in jobs for k in j.metrics.get("final", {})})
+    rows = []
+    for job in jobs:
+        row: dict[str, Any] = {"job": job.name}
+        row.update({axis: job.overrides.get(axis, "") for axis in axes})
+        best = job.metrics.get("best", {})
+        row.update(
+            status=job.status,
+            epochs=job.metrics.get("epochs", ""),
+            wall_s=job.metrics.get("wall_s", ""),
+            **{best_column(metric): job.best(metric), "best epoch": best.get("epoch", "")},
+        )
+        row.update({f"final {k}": job.metrics.get("final", {}).get(k, "") for k in finals})
+        if job.status == FAILED:
+            row["error"] = job.metrics.get("error", "")
+        rows.append(row)
+    return rows
+
+
+def usable(row: dict[str, Any], metric: str) -> bool:
+    """Whether a row's result counts: a completed job with a finite best value."""
+    value = row[best_column(metric)]
+    return row["status"] == COMPLETED and isinstance(value, float) and math.isfinite(value)
+
+
+def ranked(rows: list[dict[str, Any]], metric: str, mode: str) -> list[dict[str, Any]]:
+    """Best first; jobs that did not complete with a finite value last, in job order."""
+    sign = 1 if mode == "min" else -1
+
+    def order(row: dict[str, Any]) -> tuple:
+        ok = usable(row, metric)
+        return (not ok, sign * row[best_column(metric)] if ok else 0.0)
+
+    return sorted(rows, key=order)
+
+
+def summary_markdown(
+    sweep_dir: Path, jobs: list[Job], rows: list[dict], axes: list[str], metric: str, mode: str
+) -> str:
+    fixed = {k: v for k, v in jobs[0].overrides.items() if k not in axes} if jobs else {}
+    counts = Counter(job.status for job in jobs)
+    columns = ["job", *axes, best_column(metric), "best epoch", "status", "epochs", "wall_s"]
+    text = [
+        f"# Sweep {sweep_dir.name}",
+        "",
+        f"{len(jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ".",
+        f"Ranked by best `{metric}` ({mode}imised), best first.",
+    ]
+    if fixed:
+        text.append("Fixed: " + " ".join(f"`{k}={v}`" for k, v in fixed.items()) + ".")
+    text += ["", markdown_table(ranked(rows, metric, mode), columns), ""]
+    return "\n".join(text)
+
+
+def write_report(sweep_dir: str | Path, metric: str | None = None, plots: bool = True) -> Path:
+    """Write summary.csv, summary.md and the plots into `sweep_dir`; return summary.md."""
+    from seqlab.analysis.sweep_plots import plot_axes
+
+    sweep_dir = Path(sweep_dir)
+    jobs = read_jobs(sweep_dir)
+    if not jobs:
+        raise FileNotFoundError(f"{sweep_dir}: no job directories (*/.hydra/overrides.yaml)")
+    axes = swept_axes(jobs)
+    metric, mode = monitor_of(jobs, metric)
+    rows = summary_rows(jobs, axes, metric)
+    write_csv(sweep_dir / SUMMARY_CSV, rows, digits=6)
+    markdown = summary_markdown(sweep_dir, jobs, rows, axes, metric, mode)
+    (sweep_dir / SUMMARY_MD).write_text(markdown)
+    if plots:
+        plot_axes(sweep_dir, [r for r in rows if usable(r, metric)], axes, metric, mode)
+    return sweep_dir / SUMMARY_MD

@@ -1,0 +1,50 @@
+"""Hydra callbacks (conf/hydra/default.yaml): before a multirun submits, and after it ends.
+
+Hydra loads these for every run, `--help` included, so they import neither torch nor
+lightning.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+
+class LauncherCheck(Callback):
+    """Before a multirun submits anything, check that its launcher can run here (the SLURM
+    launcher needs SLURM's commands)."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        target = str(config.hydra.launcher.get("_target_", ""))
+        if target.endswith(".SlurmLauncher") and shutil.which("sbatch") is None:
+            # Hydra turns a callback's exceptions into warnings: exit instead.
+            print(
+                "seqlab-train: error: hydra/launcher=slurm: SLURM's sbatch is not on PATH "
+                "here; run on a cluster's login node, or try the same sweep locally with "
+                "hydra/launcher=submitit_local",
+                file=sys.stderr,
+            )
+            sys.exit(2)
+
+
+class SweepReportCallback(Callback):
+    """Write the sweep report when a multirun ends (also if some jobs failed)."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from seqlab.analysis.sweep import write_report
+
+        sweep_dir = Path(config.hydra.sweep.dir)
+        try:
+            path = write_report(sweep_dir)
+        except Exception as e:  # a report must never turn a finished sweep into an error
+            print(
+                f"seqlab-report: could not write the report for {sweep_dir}: {e}", file=sys.stderr
+            )
+            return
+        print(f"Sweep report: {path}")
+        print(f"Compare the jobs with: tensorboard --logdir {sweep_dir}")

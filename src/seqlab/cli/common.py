@@ -1,0 +1,140 @@
+"""What seqlab's Hydra commands share: one-line errors, the thread budget, paths shown.
+
+Only Hydra, OmegaConf and seqlab's light modules are imported here: `--help`, `--cfg job`
+and a config that fails its checks never pay for importing torch or lightning.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import (
+    ConfigCompositionException,
+    InstantiationException,
+    MissingConfigException,
+    OverrideParseException,
+)
+from omegaconf import DictConfig
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException, ValidationError
+
+from seqlab.checks import check_data_files, validate
+from seqlab.config import ConfigError, available_cores, register_resolvers
+
+register_resolvers()
+
+
+def check(cfg: DictConfig) -> None:
+    """Every check that needs no torch: values, their relations, and the data's files."""
+    validate(cfg)
+    check_data_files(cfg.get("data"))
+
+
+def parallel_jobs() -> int:
+    """How many jobs the launcher runs side by side on this machine (1 for the basic launcher).
+
+    joblib's `n_jobs`: a positive count, or -1 for one job per core, -2 for all but one...
+    submitit's `cpus_per_task`: cores per job, so cores // cpus_per_task jobs share a machine
+    (under SLURM the allocation itself is the machine: see available_cores).
+    """
+    launcher = HydraConfig.get().launcher
+    cpus_per_task = launcher.get("cpus_per_task")
+    if isinstance(cpus_per_task, int) and cpus_per_task > 0:
+        return max(1, available_cores() // cpus_per_task)
+    n_jobs = launcher.get("n_jobs")
+    if not isinstance(n_jobs, int) or n_jobs == 0:
+        return 1
+    return n_jobs if n_jobs > 0 else max(1, available_cores() + 1 + n_jobs)
+
+
+def shown(path: str | Path) -> str:
+    """A path as a user can paste it: relative to the working directory when inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def checked(prog: str, task: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
+    """Check `cfg`, then run `task`; a config error becomes one line and exit status 2."""
+    try:
+        check(cfg)
+        return task(cfg)
+    except (ConfigError, OmegaConfBaseException, InstantiationException) as e:
+        print(f"{prog}: error: {config_error_line(e)}", file=sys.stderr)
+        sys.exit(2)
+
+
+def config_error_line(error: Exception) -> str:
+    """One line for a ConfigError, an OmegaConf error met while reading the config, or an
+    object the config describes that refused its arguments (Hydra's InstantiationException)."""
+    if isinstance(error, InstantiationException):
+        where = re.search(r"full_key: (\S+)", str(error))
+        cause = error.__cause__ or error
+        return f"{where.group(1) if where else 'config'}: {cause}"
+    if isinstance(error, MissingMandatoryValue):
+        return f"{error.full_key}: required; give {error.full_key}=..."
+    key = getattr(error, "full_key", None)
+    message = str(error).splitlines()[0]
+    return f"{key}: {message}" if key and not message.startswith(key) else message
+
+
+def composition_error_line(error: Exception) -> str:
+    """A Hydra composition error as one line: the key or option, and what is allowed."""
+    if isinstance(error, MissingConfigException) and error.options is not None:
+        missing = str(error.missing_cfg_file or "").split("/")
+        if len(missing) == 2:
+            group, option = missing
+            options = ", ".join(sorted(error.options))
+            return f"{group}={option}: no such option (available: {options})"
+    cause = error.__cause__
+    if isinstance(cause, ValidationError) and getattr(cause, "full_key", None):
+        return f"{cause.full_key}: {str(cause).splitlines()[0]}"
+    if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
+        return _unknown_key_line(cause)
+    return " ".join(str(error).split("\n")[0:1]).strip() or type(error).__name__
+
+
+def _unknown_key_line(cause: OmegaConfBaseException) -> str:
+    parent = getattr(cause, "parent_node", None)
+    known = [
+        k for k in (parent.keys() if parent is not None else []) if k not in ("_target_", "hydra")
+    ]
+    where, _, _ = str(cause.full_key).rpartition(".")
+    allowed = (
+        f"keys of {where or 'the config'}: {', '.join(map(str, known))}"
+        if known
+        else "no keys there"
+    )
+    return (
+        f"{cause.full_key}: no such key ({allowed}); to add a new key, write +{cause.full_key}=..."
+    )
+
+
+def run_hydra_app(app: Callable[[], Any], prog: str) -> None:
+    """Run a Hydra app; a bad override or config option ends in one line and exit status 2.
+
+    Hydra prints such errors over several lines; seqlab asks Hydra to raise them instead
+    (HYDRA_FULL_ERROR) and prints one. With HYDRA_FULL_ERROR=1 set by the user, Hydra's
+    full report is kept.
+    """
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        app()
+        return
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        app()
+    except (ConfigCompositionException, MissingConfigException, OverrideParseException) as e:
+        print(f"{prog}: error: {composition_error_line(e)}", file=sys.stderr)
+        sys.exit(2)
+    except (OmegaConfBaseException, ConfigError) as e:  # e.g. an unresolvable interpolation
+        print(f"{prog}: error: {config_error_line(e)}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:  # an output directory that cannot be written, a full disk
+        if e.filename is None:
+            raise
+        print(f"{prog}: error: {e.filename}: {e.strerror}", file=sys.stderr)
+        sys.exit(1)

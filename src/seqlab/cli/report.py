@@ -1,0 +1,30 @@
+"""seqlab-report: summarise a multirun (summary.csv, summary.md, plots). No torch."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from seqlab.analysis.sweep import write_report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="seqlab-report",
+        description="Summarise a seqlab multirun: summary.csv, summary.md and plots.",
+    )
+    parser.add_argument("sweep_dir", type=Path, help="the multirun directory")
+    parser.add_argument("--metric", help="metric to rank by (default: the runs' monitor)")
+    parser.add_argument("--no-plots", action="store_true", help="write only the tables")
+    args = parser.parse_args(argv)
+    if not args.sweep_dir.is_dir():
+        print(f"seqlab-report: error: {args.sweep_dir}: not a directory", file=sys.stderr)
+        return 2
+    try:
+        path = write_report(args.sweep_dir, args.metric, plots=not args.no_plots)
+    except FileNotFoundError as e:
+        print(f"seqlab-report: error: {e}", file=sys.stderr)
+        return 2
+    print(path.read_text())
+    return 0

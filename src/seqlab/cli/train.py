@@ -1,0 +1,85 @@
+"""seqlab-train: train one model, or sweep many with -m (a Hydra app)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from seqlab.cli.common import check, checked, parallel_jobs, run_hydra_app, shown
+from seqlab.config import CONFIG_DIR, ConfigError
+from seqlab.names import COMPLETED, FAILED, recorded_name
+from seqlab.rundir import failure, record_failure
+
+log = logging.getLogger("seqlab")
+
+
+def objective(metrics: dict, cfg: DictConfig) -> float:
+    """The value a Hydra sweeper optimises: the best monitored metric; the worst possible
+    value (+inf when minimising, -inf when maximising) for a job that failed or diverged."""
+    worst = math.inf if cfg.monitor.mode == "min" else -math.inf
+    if metrics.get("status") != COMPLETED:
+        return worst
+    best = metrics.get("best", {}).get(recorded_name(cfg.monitor.metric), math.nan)
+    return best if math.isfinite(best) else worst
+
+
+def train_task(cfg: DictConfig) -> float:
+    from seqlab.train import train  # heavy imports (torch, lightning) start here
+
+    metrics = train(cfg, parallel_jobs=parallel_jobs())
+    run_dir = shown(cfg.paths.output_dir)
+    log.info("run directory: %s", run_dir)
+    log.info("inspect it with: tensorboard --logdir %s", run_dir)
+    return objective(metrics, cfg)
+
+
+def check_ddp_in_sweep(cfg: DictConfig) -> None:
+    """DDP in a sweep job needs the launcher to start one process per device.
+
+    Lightning starts DDP's extra processes by re-running the command line, which for a
+    multirun would start the whole sweep again. Under SLURM with one task per device the
+    processes already exist, and Lightning takes their ranks from SLURM instead.
+    """
+    trainer = cfg.trainer
+    devices = trainer.get("devices", 1)
+    if "ddp" not in str(trainer.get("strategy", "")) or devices == 1:
+        return
+    if int(os.environ.get("SLURM_NTASKS", "1")) > 1:
+        return
+    raise ConfigError(
+        f"trainer.strategy={trainer.strategy} with devices={devices} in a multirun needs one "
+        "process per device from the launcher: use hydra/launcher=slurm with "
+        "hydra.launcher.tasks_per_node=<devices>, or train single runs"
+    )
+
+
+def sweep_job(cfg: DictConfig) -> float:
+    """One job of a multirun: whatever goes wrong is recorded, and the sweep goes on."""
+    try:
+        check(cfg)
+        check_ddp_in_sweep(cfg)
+        return train_task(cfg)
+    except Exception as e:
+        # A config error needs no traceback; anything else does, in the job's log.
+        report = log.error if isinstance(e, ConfigError) else log.exception
+        report("job failed (the sweep goes on): %s", failure(e))
+        record_failure(cfg.paths.output_dir, e)  # unless train() recorded it already
+        return objective({"status": FAILED}, cfg)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def _app(cfg: DictConfig) -> float:
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        return sweep_job(cfg)
+    return checked("seqlab-train", train_task, cfg)
+
+
+def main() -> None:
+    """seqlab-train: train one model, or sweep many with -m."""
+    run_hydra_app(_app, "seqlab-train")

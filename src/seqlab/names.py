@@ -1,0 +1,59 @@
+"""Names that code, configs and reports share: metrics and run statuses.
+
+A metric is `<stage>/<name>`: `train/loss`, `val/mse`, `test/acc`, `val/acc_by_tag/NOUN`.
+`loss` is what the optimiser sees; `mse` (regressor) is the error in the data's original
+units; `acc` (tagger) is token accuracy. Training values are logged twice, per step and per
+epoch; Lightning (and so TensorBoard) calls them `train/<name>_step` and
+`train/<name>_epoch`, while `metrics.json`, the report and this module call the epoch value
+`train/<name>`. `logged_key` and `recorded_name` translate; nothing else spells a suffix.
+
+Configs name metrics through the `${metric:...}` resolver (registered in seqlab.config),
+so that `${metric:train/loss}` gives the key Lightning's callbacks must watch.
+No torch here: the CLI's fast paths and the report import it.
+"""
+
+from __future__ import annotations
+
+# Stages and the metric names the models log.
+TRAIN, VAL, TEST = "train", "val", "test"
+LOSS, MSE, ACC, ACC_BY_TAG = "loss", "mse", "acc", "acc_by_tag"
+
+STEP_SUFFIX, EPOCH_SUFFIX = "_step", "_epoch"
+
+
+def metric(stage: str, name: str) -> str:
+    """`stage/name`, as metrics.json and the report write it: metric("val", "loss")."""
+    return f"{stage}/{name}"
+
+
+def logged_key(name: str) -> str:
+    """The key under which Lightning logs a recorded metric: `train/loss` -> `train/loss_epoch`.
+
+    Training values are logged per step and per epoch; the recorded name means the epoch's.
+    """
+    is_train = name.startswith(f"{TRAIN}/")
+    if is_train and not name.endswith((STEP_SUFFIX, EPOCH_SUFFIX)):
+        return name + EPOCH_SUFFIX
+    return name
+
+
+def recorded_name(key: str) -> str:
+    """The name metrics.json gives a logged key: `train/loss_epoch` -> `train/loss`."""
+    return key.removesuffix(EPOCH_SUFFIX)
+
+
+def is_epoch_metric(key: str) -> bool:
+    """Whether a logged key is an epoch-level metric (not a per-step value, not `epoch`)."""
+    return "/" in key and not key.endswith(STEP_SUFFIX)
+
+
+TRAIN_LOSS, VAL_LOSS = metric(TRAIN, LOSS), metric(VAL, LOSS)
+DEFAULT_MONITOR = VAL_LOSS
+
+# Run statuses, as metrics.json and the report give them.
+RUNNING = "running"  # training now (or killed while it was)
+COMPLETED = "completed"
+FAILED = "failed"  # raised an error: metrics.json holds it under `error`
+DIVERGED = "diverged"  # a loss became NaN or infinite; training stopped there
+PENDING = "pending"  # a sweep job that has not started (no metrics.json yet; report only)
+FINISHED = (COMPLETED, DIVERGED)  # a run in these states is not trained again
