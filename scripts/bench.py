@@ -259,6 +259,85 @@ def row(name: str, ours: float, base: float, unit: str, target: float, faster: s
     return f"| {name} | {ours:.4g} {unit} | {base:.4g} {unit} | {gain:.3g}x | >= {target}x{mark} |"
 
 
+def paired_row(
+    name: str, unit: str, ours: list[float], raw: list[float], ratios: list[float]
+) -> str:
+    """A row for a throughput measured in paired epochs: the median of the paired ratios."""
+    ratio = median(ratios)
+    return (
+        f"| {name}: {unit} (baseline: a plain PyTorch loop; median of {len(ratios)} paired "
+        f"epochs) | {median(ours):.4g} {unit} | {median(raw):.4g} {unit} | {ratio:.3g}x | "
+        f">= 0.9x{'' if ratio >= 0.9 else ' (missed)'} |"
+    )
+
+
+def item_epoch_time(quick: bool) -> tuple[str, float]:
+    """1. Per-epoch time, tutorial_sum: the notebook's loop against seqlab (1 thread both).
+    The notebook's epochs run before and after seqlab's, so both meet the same machine
+    load. Returns the row and the notebook's median epoch time (item 5 uses it)."""
+    nb_epochs = 2 if quick else 3
+    nb = notebook_epoch_seconds(nb_epochs)
+    overrides = [
+        "experiment=tutorial_sum",
+        f"trainer.max_epochs={10 if quick else 30}",
+        "test_after_fit=false",
+        "callbacks.early_stopping=null",
+        "callbacks.prediction_plot=null",
+        "+trainer.limit_val_batches=0",  # the notebook's epochs only train
+        "threads=1",
+    ]
+    ours = median([r["epoch_s"] for r in seqlab_history(overrides)[1:]])
+    nb = median(nb + notebook_epoch_seconds(nb_epochs))
+    name = "1. tutorial_sum: seconds per training epoch (baseline: the notebook's loop)"
+    return row(name, ours, nb, "s", 50, "lower"), nb
+
+
+def item_minibatches(repeats: int, quick: bool) -> str:
+    """2. Minibatch steps/s: a plain loop against seqlab, alternating epochs (1 thread)."""
+    ours, raw, ratios = [], [], []
+    for _ in range(repeats):
+        o, b, q = minibatch_ratios(4 if quick else 10)
+        ours, raw, ratios = ours + o, raw + b, ratios + q
+    return paired_row("2. sum, batch 256, length 16", "steps/s", ours, raw, ratios)
+
+
+def item_tagger(ud_dir: Path | None, quick: bool) -> str:
+    """3. The tagger on a real treebank (given with --ud-dir), alternating epochs, 1 thread."""
+    if ud_dir is None:
+        return "| 3. tagger on real data: tokens/s | - | - | - | skipped: give --ud-dir |"
+    ours, raw, ratios = tagger_ratios(ud_dir, 3 if quick else 6)
+    name = "3. ud_pos tagger (BiLSTM-CNN-CRF), EWT train: tokens/s (baseline: a plain PyTorch loop"
+    return paired_row(name, ours, raw, ratios)
+
+
+def item_startup(repeats: int) -> list[str]:
+    """4. Start-up of commands that train nothing, against `import lightning`."""
+    train = str(BIN / "seqlab-train")
+    imp = median([wall([sys.executable, "-c", "import lightning"]) for _ in range(repeats)])
+    rows = []
+    for label, cmd in (("--help", [train, "--help"]), ("--cfg job", [train, "--cfg", "job"])):
+        t = median([wall(cmd) for _ in range(repeats)])
+        name = f"4. seqlab-train {label}: seconds (baseline: `import lightning`)"
+        rows.append(row(name, t, imp, "s", round(1 / 0.3, 2), "lower"))
+    return rows
+
+
+def item_whole_process(repeats: int, notebook_epoch: float) -> str:
+    """5. Whole process: seqlab-train experiment=tutorial_sum against the notebook's run."""
+    train = str(BIN / "seqlab-train")
+    whole = median([wall([train, "experiment=tutorial_sum", *QUIET]) for _ in range(repeats)])
+    notebook_run = 100 * notebook_epoch  # its 100 epochs, from its measured epoch time
+    name = "5. tutorial_sum whole process: seconds (baseline: 100 x the notebook's epoch)"
+    return row(name, whole, notebook_run, "s", 10, "lower")
+
+
+def item_memory() -> str:
+    """6. Peak memory of the default training process (3 epochs: memory does not grow)."""
+    rss = peak_rss_mb([str(BIN / "seqlab-train"), "trainer.max_epochs=3", *QUIET])
+    mark = "" if rss <= 1536 else " (missed)"
+    return f"| 6. default experiment: peak RSS | {rss:.0f} MB | - | - | <= 1536 MB{mark} |"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -271,119 +350,33 @@ def main() -> None:
     )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    r = args.repeats
     lines = [
         "| measurement | seqlab | baseline | seqlab's advantage | target |",
         "|---|---|---|---|---|",
     ]
-
-    def say(line: str) -> None:
-        lines.append(line)
-        print(line, flush=True)
-
     print("\n".join(lines), flush=True)
-    # 1. Per-epoch time, tutorial_sum: the notebook's loop against seqlab (1 thread both).
-    # The notebook's epochs before and after seqlab's, so both meet the same machine load.
-    nb_epochs = 2 if args.quick else 3
-    nb = notebook_epoch_seconds(nb_epochs)
-    epochs = 10 if args.quick else 30
-    ours = median(
-        [
-            row_["epoch_s"]
-            for row_ in seqlab_history(
-                [
-                    "experiment=tutorial_sum",
-                    f"trainer.max_epochs={epochs}",
-                    "test_after_fit=false",
-                    "callbacks.early_stopping=null",
-                    "callbacks.prediction_plot=null",
-                    "+trainer.limit_val_batches=0",  # the notebook's epochs only train
-                    "threads=1",
-                ]
-            )[1:]
-        ]
-    )
-    nb = median(nb + notebook_epoch_seconds(nb_epochs))
-    say(
-        row(
-            "1. tutorial_sum: seconds per training epoch (baseline: the notebook's loop)",
-            ours,
-            nb,
-            "s",
-            50,
-            "lower",
-        )
-    )
 
-    # 2. Minibatch steps/s: plain loop against seqlab, alternating epochs (1 thread both).
-    ours, raw, ratios = [], [], []
-    for _ in range(r):
-        o, b, q = minibatch_ratios(4 if args.quick else 10)
-        ours += o
-        raw += b
-        ratios += q
-    say(
-        f"| 2. sum, batch 256, length 16: steps/s (baseline: a plain PyTorch loop; "
-        f"median of {len(ratios)} paired epochs) | {median(ours):.4g} steps/s | "
-        f"{median(raw):.4g} steps/s | {median(ratios):.3g}x | >= 0.9x"
-        f"{'' if median(ratios) >= 0.9 else ' (missed)'} |"
-    )
+    def say(*rows: str) -> None:
+        lines.extend(rows)
+        print("\n".join(rows), flush=True)
 
-    # 3. The tagger on a real treebank (given with --ud-dir), alternating epochs, 1 thread.
-    if args.ud_dir is None:
-        say("| 3. tagger on real data: tokens/s | - | - | - | skipped: give --ud-dir |")
-    else:
-        ours, raw, ratios = tagger_ratios(args.ud_dir, 3 if args.quick else 6)
-        say(
-            f"| 3. ud_pos tagger (BiLSTM-CNN-CRF), EWT train: tokens/s (baseline: a plain PyTorch "
-            f"loop; median of {len(ratios)} paired epochs) | {median(ours):.4g} tokens/s | "
-            f"{median(raw):.4g} tokens/s | {median(ratios):.3g}x | >= 0.9x"
-            f"{'' if median(ratios) >= 0.9 else ' (missed)'} |"
-        )
+    first, notebook_epoch = item_epoch_time(args.quick)
+    say(first)
+    say(item_minibatches(args.repeats, args.quick))
+    say(item_tagger(args.ud_dir, args.quick))
+    say(*item_startup(args.repeats))
+    say(item_whole_process(args.repeats, notebook_epoch))
+    say(item_memory())
+    write_table(lines, args)
 
-    # 4. Start-up of commands that train nothing, against `import lightning`.
-    train = str(BIN / "seqlab-train")
-    imp = median([wall([sys.executable, "-c", "import lightning"]) for _ in range(r)])
-    for label, cmd in (("--help", [train, "--help"]), ("--cfg job", [train, "--cfg", "job"])):
-        t = median([wall(cmd) for _ in range(r)])
-        say(
-            row(
-                f"4. seqlab-train {label}: seconds (baseline: `import lightning`)",
-                t,
-                imp,
-                "s",
-                round(1 / 0.3, 2),
-                "lower",
-            )
-        )
 
-    # 5. Whole process: seqlab-train experiment=tutorial_sum against the notebook's run.
-    whole = median([wall([train, "experiment=tutorial_sum", *QUIET]) for _ in range(r)])
-    notebook_run = 100 * nb  # 100 epochs of the notebook loop, from its measured epoch time
-    say(
-        row(
-            "5. tutorial_sum whole process: seconds (baseline: 100 x the notebook's epoch)",
-            whole,
-            notebook_run,
-            "s",
-            10,
-            "lower",
-        )
-    )
-
-    # 6. Peak memory of the default training process (3 epochs: memory does not grow).
-    rss = peak_rss_mb([train, "trainer.max_epochs=3", *QUIET])
-    say(
-        f"| 6. default experiment: peak RSS | {rss:.0f} MB | - | - | <= 1536 MB"
-        f"{'' if rss <= 1536 else ' (missed)'} |"
-    )
-
+def write_table(lines: list[str], args: argparse.Namespace) -> None:
     out_dir = REPO / "outputs" / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
     header = [
         f"# seqlab benchmark ({time.strftime('%Y-%m-%d %H:%M')})",
         "",
-        f"`python scripts/bench.py --repeats {r}{' --quick' if args.quick else ''}`; "
+        f"`python scripts/bench.py --repeats {args.repeats}{' --quick' if args.quick else ''}`; "
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s) in-process, "
         "medians of repeats.",
         "",

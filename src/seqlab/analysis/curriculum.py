@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from seqlab.analysis.base import RunContext
-from seqlab.analysis.plots import length_axis, new_figure, publish
+from seqlab.analysis.plots import by_length, publish
 from seqlab.analysis.tables import write_tables
 from seqlab.contracts import StagedTraining
 
@@ -16,17 +16,12 @@ HEADERS = ("length", "epochs", "n", "final train loss", "final val loss", "final
 
 def figure(rows: list[dict[str, Any]]) -> Any:
     """Final loss of each stage against its length, log-log."""
+    curves = [
+        ("final train loss", [r["train_loss"] for r in rows], {"marker": "o"}),
+        ("final val MSE", [r["val_mse"] for r in rows], {"marker": "s", "linestyle": "--"}),
+    ]
     lengths = [r["length"] for r in rows]
-    fig, ax = new_figure()
-    ax.loglog(lengths, [r["train_loss"] for r in rows], marker="o", label="final train loss")
-    ax.loglog(
-        lengths, [r["val_mse"] for r in rows], marker="s", linestyle="--", label="final val MSE"
-    )
-    length_axis(ax, lengths)
-    ax.set(xlabel="sequence length", ylabel="loss", title="curriculum: loss by length")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return by_length(lengths, curves, "loss", "curriculum: loss by length")
 
 
 class CurriculumReport:

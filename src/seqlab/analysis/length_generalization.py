@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from seqlab.analysis.base import RunContext
-from seqlab.analysis.plots import length_axis, new_figure, publish
+from seqlab.analysis.plots import by_length, publish
 from seqlab.analysis.tables import write_tables
 from seqlab.config import ConfigError
 from seqlab.contracts import ScaledRegressor, SequenceSource
@@ -54,23 +54,13 @@ def measure(
 
 def figure(rows: list[dict[str, float]], trained_length: int | None = None) -> Any:
     """Log-log plot of MSE against length, with the predict-0 baseline."""
+    curves = [
+        ("model", [max(r["mse"], 1e-12) for r in rows], {"marker": "o"}),
+        ("always predict 0", [r["mse_zero"] for r in rows], {"linestyle": "--", "color": "gray"}),
+    ]
     lengths = [r["length"] for r in rows]
-    fig, ax = new_figure()
-    ax.loglog(lengths, [max(r["mse"], 1e-12) for r in rows], marker="o", label="model")
-    ax.loglog(
-        lengths,
-        [r["mse_zero"] for r in rows],
-        linestyle="--",
-        color="gray",
-        label="always predict 0",
-    )
-    if trained_length:
-        ax.axvline(trained_length, color="black", linewidth=0.8, label="trained length")
-    length_axis(ax, lengths)
-    ax.set(xlabel="sequence length", ylabel="MSE (original units)", title="length generalisation")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    ylabel = "MSE (original units)"
+    return by_length(lengths, curves, ylabel, "length generalisation", trained_length)
 
 
 class LengthGeneralization:

@@ -34,13 +34,29 @@ def publish(
     plt.close(fig)
 
 
-def length_axis(ax: Any, lengths: Sequence[int]) -> None:
-    """A log2 x axis labelled at exactly the given lengths."""
+def by_length(
+    lengths: Sequence[int],
+    curves: Sequence[tuple[str, Sequence[float], dict[str, Any]]],
+    ylabel: str,
+    title: str,
+    marked_length: int | None = None,
+) -> Any:
+    """Log-log curves against sequence length: (label, values, matplotlib style) each; the
+    x axis is labelled at exactly the given lengths, and `marked_length` gets a line."""
     from matplotlib.ticker import NullLocator
 
+    fig, ax = new_figure()
+    for label, values, style in curves:
+        ax.loglog(list(lengths), list(values), label=label, **style)
+    if marked_length:
+        ax.axvline(marked_length, color="black", linewidth=0.8, label="trained length")
     ax.set_xscale("log", base=2)
     ax.set_xticks(list(lengths), [str(n) for n in lengths])
     ax.xaxis.set_minor_locator(NullLocator())
+    ax.set(xlabel="sequence length", ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def tensorboard_writers(trainer: Any) -> list[Any]:

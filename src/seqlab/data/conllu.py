@@ -64,12 +64,7 @@ class ConlluDataModule(TensorDataModule):
             split: read_conllu(path, tag_column) for split, path in self.paths.items()
         }
         if vocab is None:
-            train = self.sentences["train"]
-            train_words = [w for s in train for w in s.words]
-            counts = Counter(self._norm(w) for w in train_words)
-            self.words = Vocab(w for w, c in counts.most_common() if c >= min_freq)
-            self.chars = Vocab(c for c, _ in Counter("".join(train_words)).most_common())
-            self.tags = Vocab(sorted({t for s in train for t in s.tags}), specials=False)
+            self.words, self.tags, self.chars = self._vocabularies(self.sentences["train"])
         else:
             self.words = Vocab.from_itos(vocab["words"])
             self.tags = Vocab.from_itos(vocab["tags"])
@@ -78,6 +73,15 @@ class ConlluDataModule(TensorDataModule):
             if split in self.sentences:
                 check_known_tags(self.sentences[split], set(self.tags.itos), self.paths[split])
         self.char_tables: dict[str, torch.Tensor] = {}
+
+    def _vocabularies(self, train: list[Sentence]) -> tuple[Vocab, Vocab, Vocab]:
+        """Words (min_freq, after lowercasing), tags and characters of the training file."""
+        train_words = [w for s in train for w in s.words]
+        counts = Counter(self._norm(w) for w in train_words)
+        words = Vocab(w for w, c in counts.most_common() if c >= self.hparams.min_freq)
+        tags = Vocab(sorted({t for s in train for t in s.tags}), specials=False)
+        chars = Vocab(c for c, _ in Counter("".join(train_words)).most_common())
+        return words, tags, chars
 
     @classmethod
     def with_vocabulary(cls, vocabulary: dict[str, list[str]], **settings: Any) -> ConlluDataModule:

@@ -49,6 +49,10 @@ class SeqlabModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_metric(TEST, self.test_metric)
 
+    def eval_metric(self, stage: str) -> Any:
+        """The metric object that counts an evaluation stage ("val" or "test")."""
+        return {VAL: self.val_metric, TEST: self.test_metric}[stage]
+
     def _log_metric(self, stage: str, counter: Any) -> None:
         if counter.update_called:
             # compute() already gathers all processes' states; sync_dist only says so.

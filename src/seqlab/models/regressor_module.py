@@ -57,5 +57,5 @@ class RegressorModule(SeqlabModule):
             self.log_train({LOSS: (loss, len(x)), MSE: (loss / scale**2, len(x))})
         else:
             self.log_eval(stage, loss, len(x))
-            getattr(self, f"{stage}_metric").update(pred / scale, y / scale)
+            self.eval_metric(stage).update(pred / scale, y / scale)
         return loss

@@ -70,24 +70,28 @@ class TaggerModule(SeqlabModule):
                 f"model.char_dim={char_dim}: character features need data that spells words "
                 "out (data=conllu); use model.char_dim=0"
             )
-        self.net = LSTMTagger(
-            len(self.words),
-            len(self.tags),
-            embedding_dim,
-            hidden_dim,
-            num_layers,
-            bidirectional=bidirectional,
-            dropout=dropout,
-            num_chars=len(self.chars),
-            char_dim=char_dim,
-            char_filters=char_filters,
-            char_kernel=char_kernel,
-        )
+        self.net = self._network()
         self.crf = CRF(len(self.tags)) if crf else None
         counts = dict(num_classes=len(self.tags), ignore_index=IGNORE_INDEX)
         self.val_metric = MulticlassConfusionMatrix(**counts)
         self.test_metric = MulticlassConfusionMatrix(**counts)
         self.confusion: dict[str, torch.Tensor] = {}  # stage -> (T, T) counts, gold x predicted
+
+    def _network(self) -> LSTMTagger:
+        hp = self.hparams
+        return LSTMTagger(
+            len(self.words),
+            len(self.tags),
+            hp.embedding_dim,
+            hp.hidden_dim,
+            hp.num_layers,
+            bidirectional=hp.bidirectional,
+            dropout=hp.dropout,
+            num_chars=len(self.chars),
+            char_dim=hp.char_dim,
+            char_filters=hp.char_filters,
+            char_kernel=hp.char_kernel,
+        )
 
     def vocabulary(self) -> dict[str, list[str]]:
         """The vocabularies the model was trained with, for data that evaluates it."""
@@ -140,7 +144,7 @@ class TaggerModule(SeqlabModule):
             self.log_train({LOSS: (loss, len(tags)), ACC: (correct / tokens, tokens)})
         else:
             self.log_eval(stage, loss, len(tags))
-            getattr(self, f"{stage}_metric").update(self._best_tags(emissions, mask), tags)
+            self.eval_metric(stage).update(self._best_tags(emissions, mask), tags)
         return loss
 
     def _log_metric(self, stage: str, counter: MulticlassConfusionMatrix) -> None:
