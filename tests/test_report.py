@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from seqlab.analysis.replicates import group_jobs
+from seqlab.analysis.stats import t_quantile
 from seqlab.analysis.sweep import read_jobs, swept_axes, write_report
 
 
@@ -134,3 +136,99 @@ def test_48_job_report_takes_under_3_seconds(tmp_path):
     start = time.perf_counter()
     subprocess.run([str(script), str(sweep)], check=True, capture_output=True)
     assert time.perf_counter() - start < 3.0
+
+
+# --------------------------------------------------------------------------------------------
+# Replicates: jobs that differ only in their seed.
+
+
+def replicated(root: Path, values: dict[str, list[float]], failed: str | None = None) -> Path:
+    """Settings of model.hidden_dim, each run with seeds 1, 2, ...: best val/loss values as
+    given; the job of setting `failed` with the last seed failed instead."""
+    num = 0
+    for hidden, bests in values.items():
+        for seed, value in enumerate(bests, 1):
+            over = {"model.hidden_dim": hidden, "seed": seed}
+            metrics = done(value)
+            metrics["final"] = {"val/loss": value + 1, "test/loss": value + 2}
+            if hidden == failed and seed == len(bests):
+                metrics = {"status": "failed", "error": "RuntimeError: boom"}
+            make_job(root, num, over, metrics)
+            num += 1
+    return root
+
+
+def test_student_t_quantiles_match_published_tables():
+    # Two-sided 95%: t(0.975, df) from any statistics table.
+    for df, table in ((1, 12.706), (2, 4.303), (5, 2.571), (10, 2.228), (30, 2.042)):
+        assert t_quantile(0.975, df) == pytest.approx(table, abs=5e-4)
+    assert t_quantile(0.975, 100_000) == pytest.approx(1.95996, abs=1e-4)  # the normal's
+
+
+def test_replicates_are_grouped_with_hand_computed_intervals(tmp_path):
+    sweep = replicated(tmp_path, {"16": [1.0, 2.0, 3.0], "64": [10.0, 11.0, 12.0]})
+    jobs = read_jobs(sweep)
+    groups = group_jobs(jobs, swept_axes(jobs), "val/loss", "min")
+    assert [g.settings for g in groups] == [{"model.hidden_dim": "16"}, {"model.hidden_dim": "64"}]
+    best = groups[0].best
+    # mean 2, sample std 1, half width t(0.975, 2) * 1 / sqrt(3) = 4.302653 / 1.732051
+    assert (best.n, best.mean, best.std) == (3, 2.0, 1.0)
+    assert best.low == pytest.approx(2 - 2.484138, abs=1e-6)
+    assert best.high == pytest.approx(2 + 2.484138, abs=1e-6)
+    assert groups[0].final.mean == 3.0 and groups[0].test.mean == 4.0
+    assert [g.rank for g in groups] == ["best", ""]  # [7.52, 14.48] misses [-0.48, 4.48]
+
+
+def test_settings_whose_interval_overlaps_the_best_are_tied(tmp_path):
+    values = {"8": [10.0, 11.0, 12.0], "16": [1.0, 2.0, 3.0], "32": [2.5, 3.5, 4.5]}
+    sweep = replicated(tmp_path, values)
+    jobs = read_jobs(sweep)
+    groups = group_jobs(jobs, swept_axes(jobs), "val/loss", "min")
+    ranks = {g.settings["model.hidden_dim"]: g.rank for g in groups}
+    assert ranks == {"16": "best", "32": "tied", "8": ""}
+    maximised = group_jobs(jobs, swept_axes(jobs), "val/loss", "max")
+    assert maximised[0].settings == {"model.hidden_dim": "8"} and maximised[0].rank == "best"
+
+
+def test_failed_replicates_do_not_count(tmp_path):
+    sweep = replicated(tmp_path, {"16": [1.0, 2.0, 3.0], "64": [1.0, 5.0, 9.0]}, failed="64")
+    jobs = read_jobs(sweep)
+    (_, second) = group_jobs(jobs, swept_axes(jobs), "val/loss", "min")
+    assert (second.best.n, len(second.jobs), second.best.mean) == (2, 3, 3.0)
+
+
+def test_report_leads_with_the_grouped_table(tmp_path):
+    sweep = replicated(tmp_path, {"16": [1.0, 2.0, 3.0], "64": [10.0, 11.0, 12.0]})
+    write_report(sweep)
+    with (sweep / "groups.csv").open() as f:
+        groups = list(csv.DictReader(f))
+    assert [(g["model.hidden_dim"], g["n"], g["rank"]) for g in groups] == [
+        ("16", "3", "best"),
+        ("64", "3", ""),
+    ]
+    assert groups[0]["best val/loss 95% CI"] == "[-0.4841, 4.484]"
+    md = (sweep / "summary.md").read_text()
+    grouped, _, jobs_block = md.partition("<details>")
+    assert "2 settings, each run by its replicates" in grouped
+    assert "| 16 | 3 | 3 | 2 | 1 | [-0.4841, 4.484] |" in grouped
+    assert "<summary>All 6 jobs</summary>" in jobs_block and "| 0 | 16 | 1 |" in jobs_block
+    with (sweep / "summary.csv").open() as f:
+        assert len(list(csv.DictReader(f))) == 6  # one row per job, as without replicates
+    assert (sweep / "plot_model.hidden_dim.png").stat().st_size > 1000
+    assert not (sweep / "plot_seed.png").exists()
+
+
+def test_a_sweep_without_replicates_is_not_grouped(sweep, tmp_path):
+    jobs = read_jobs(sweep)
+    assert group_jobs(jobs, swept_axes(jobs), "val/loss", "min") is None
+    write_report(sweep)
+    assert not (sweep / "groups.csv").exists()
+    assert "<details>" not in (sweep / "summary.md").read_text()
+    # Replicates are a setting: with none, a seed sweep is reported job by job.
+    seeds = replicated(tmp_path / "seeds", {"16": [1.0, 2.0]})
+    script = Path(sys.executable).parent / "seqlab-report"
+    result = subprocess.run(
+        [str(script), str(seeds), "--replicates", "", "--no-plots"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and not (seeds / "groups.csv").exists()
+    assert "Ranked by best `val/loss`" in result.stdout

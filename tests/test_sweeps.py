@@ -48,6 +48,22 @@ def status_of(job: Path) -> str:
     return json.loads(path.read_text())["status"] if path.exists() else "none"
 
 
+def test_seed_replicates_are_grouped_by_the_report(cli_cwd):
+    args = ["-m", *TINY, "trainer.max_epochs=2", "model.hidden_dim=8,16", "seed=range(1,4)"]
+    sweep, jobs = run_sweep(args, cli_cwd)
+    assert len(jobs) == 6 and all(status_of(job) == "completed" for job in jobs)
+    with (sweep / "groups.csv").open() as f:
+        groups = list(csv.DictReader(f))
+    assert sorted(g["model.hidden_dim"] for g in groups) == ["16", "8"]
+    assert [g["n"] for g in groups] == ["3", "3"]
+    bests = [json.loads((job / "metrics.json").read_text())["best"]["val/loss"] for job in jobs]
+    by_setting = {"8": bests[:3], "16": bests[3:]}  # jobs are ordered as the sweep lists them
+    for group in groups:
+        values = by_setting[group["model.hidden_dim"]]
+        assert float(group["best val/loss mean"]) == pytest.approx(sum(values) / 3, rel=1e-5)
+    assert "2 settings, each run by its replicates" in (sweep / "summary.md").read_text()
+
+
 def test_failing_and_diverging_jobs_do_not_sink_the_sweep(cli_cwd):
     result = run_cli(
         [

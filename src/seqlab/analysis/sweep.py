@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,9 @@ from seqlab.analysis.tables import markdown_table, write_csv
 from seqlab.names import COMPLETED, DEFAULT_MONITOR, FAILED, PENDING
 from seqlab.rundir import METRICS_FILE
 
-SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"
+SUMMARY_CSV, SUMMARY_MD, GROUPS_CSV = "summary.csv", "summary.md", "groups.csv"
+REPLICATE_KEYS = ("seed",)  # swept keys whose jobs are replicates of one setting
+LEVEL = 0.95  # of the replicates' confidence intervals
 
 
 @dataclass
@@ -120,8 +123,15 @@ def ranked(rows: list[dict[str, Any]], metric: str, mode: str) -> list[dict[str,
 
 
 def summary_markdown(
-    sweep_dir: Path, jobs: list[Job], rows: list[dict], axes: list[str], metric: str, mode: str
+    sweep_dir: Path,
+    jobs: list[Job],
+    rows: list[dict],
+    axes: list[str],
+    metric: str,
+    mode: str,
+    grouped: list[dict] | None = None,
 ) -> str:
+    """summary.md: the counts, then the grouped table (with replicates) and the job table."""
     fixed = {k: v for k, v in jobs[0].overrides.items() if k not in axes} if jobs else {}
     counts = Counter(job.status for job in jobs)
     columns = ["job", *axes, best_column(metric), "best epoch", "status", "epochs", "wall_s"]
@@ -129,17 +139,45 @@ def summary_markdown(
         f"# Sweep {sweep_dir.name}",
         "",
         f"{len(jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ".",
-        f"Ranked by best `{metric}` ({mode}imised), best first.",
     ]
+    if grouped is None:
+        text.append(f"Ranked by best `{metric}` ({mode}imised), best first.")
+    else:
+        text.append(
+            f"{len(grouped)} settings, each run by its replicates; ranked by the mean of their "
+            f"best `{metric}` ({mode}imised), best first. `tied`: the setting's "
+            f"{LEVEL:.0%} interval (Student t) overlaps the best's."
+        )
     if fixed:
         text.append("Fixed: " + " ".join(f"`{k}={v}`" for k, v in fixed.items()) + ".")
-    text += ["", markdown_table(ranked(rows, metric, mode), columns), ""]
+    jobs_table = markdown_table(ranked(rows, metric, mode), columns)
+    if grouped is None:
+        return "\n".join([*text, "", jobs_table, ""])
+    text += [
+        "",
+        markdown_table(grouped, list(grouped[0])),
+        "",
+        f"<details><summary>All {len(jobs)} jobs</summary>",
+        "",
+        jobs_table,
+        "",
+        "</details>",
+        "",
+    ]
     return "\n".join(text)
 
 
-def write_report(sweep_dir: str | Path, metric: str | None = None, plots: bool = True) -> Path:
-    """Write summary.csv, summary.md and the plots into `sweep_dir`; return summary.md."""
-    from seqlab.analysis.sweep_plots import plot_axes
+def write_report(
+    sweep_dir: str | Path,
+    metric: str | None = None,
+    plots: bool = True,
+    replicate_keys: Sequence[str] = REPLICATE_KEYS,
+) -> Path:
+    """Write summary.csv (one row per job), summary.md, the plots and, when a replicate
+    key (seed) was swept, groups.csv (one row per setting) into `sweep_dir`; return
+    summary.md."""
+    from seqlab.analysis.replicates import group_jobs, group_rows
+    from seqlab.analysis.sweep_plots import plot_axes, plot_groups
 
     sweep_dir = Path(sweep_dir)
     jobs = read_jobs(sweep_dir)
@@ -149,8 +187,14 @@ def write_report(sweep_dir: str | Path, metric: str | None = None, plots: bool =
     metric, mode = monitor_of(jobs, metric)
     rows = summary_rows(jobs, axes, metric)
     write_csv(sweep_dir / SUMMARY_CSV, rows, digits=6)
-    markdown = summary_markdown(sweep_dir, jobs, rows, axes, metric, mode)
+    groups = group_jobs(jobs, axes, metric, mode, replicate_keys)
+    grouped = group_rows(groups, metric) if groups else None
+    if grouped:
+        write_csv(sweep_dir / GROUPS_CSV, grouped, digits=6)
+    markdown = summary_markdown(sweep_dir, jobs, rows, axes, metric, mode, grouped)
     (sweep_dir / SUMMARY_MD).write_text(markdown)
-    if plots:
+    if plots and groups:
+        plot_groups(sweep_dir, groups, [a for a in axes if a not in replicate_keys], metric)
+    elif plots:
         plot_axes(sweep_dir, [r for r in rows if usable(r, metric)], axes, metric, mode)
     return sweep_dir / SUMMARY_MD

@@ -34,6 +34,51 @@ def plot_axes(
     return paths
 
 
+def plot_groups(sweep_dir: Path, groups: list[Any], axes: list[str], metric: str) -> list[Path]:
+    """With replicates: one PNG per setting axis, each point a setting's mean best value
+    with its confidence interval as an error bar (groups come ranked, best first)."""
+    paths = []
+    for axis in axes:
+        others = [a for a in axes if a != axis]
+        line_axis = (
+            min(others, key=lambda a: len({g.settings[a] for g in groups})) if others else None
+        )
+        lines: dict[str, dict[Any, Any]] = {}
+        for group in groups:  # best first: the first group at a point is the best there
+            if group.best.n == 0:
+                continue
+            label = f"{line_axis}={group.settings[line_axis]}" if line_axis else metric
+            lines.setdefault(label, {}).setdefault(_number(group.settings[axis]), group.best)
+        if not lines:
+            continue
+        means = {label: {x: s.mean for x, s in pts.items()} for label, pts in lines.items()}
+        rest = [a for a in others if a != line_axis]
+        title = f"mean {metric} by {axis}, with 95% intervals" + (
+            f" (best over {', '.join(rest)})" if rest else ""
+        )
+        fig = line_figure(means, axis, f"best {metric}", title, legend=bool(line_axis))
+        _error_bars(fig, lines)
+        path = sweep_dir / f"plot_{axis.replace('/', '_')}.png"
+        publish(fig, path)
+        paths.append(path)
+    return paths
+
+
+def _error_bars(fig: Any, lines: dict[str, dict[Any, Any]]) -> None:
+    """Add each point's interval to the lines `line_figure` drew, in their colours."""
+    ax = fig.axes[0]
+    drawn = {line.get_label(): line for line in ax.get_lines()}
+    for label, points in lines.items():
+        xs = sorted(points, key=_sort_key)
+        shown = [str(x) if isinstance(x, str) else x for x in xs]
+        mean = [points[x].mean for x in xs]
+        # A setting with one finished replicate has no interval: no bar.
+        low = [s.mean - s.low if s.n > 1 else 0.0 for s in (points[x] for x in xs)]
+        high = [s.high - s.mean if s.n > 1 else 0.0 for s in (points[x] for x in xs)]
+        color = drawn[label].get_color() if label in drawn else None
+        ax.errorbar(shown, mean, yerr=[low, high], fmt="none", capsize=3, color=color)
+
+
 def axis_lines(
     rows: list[dict[str, Any]], axis: str, group: str | None, metric: str, mode: str
 ) -> Lines:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,18 @@ class LauncherCheck(Callback):
 
 
 class SweepReportCallback(Callback):
-    """Write the sweep report when a multirun ends (also if some jobs failed)."""
+    """Write the sweep report when a multirun ends (also if some jobs failed). Jobs that
+    differ only in one of `replicate_keys` are replicates of one setting."""
+
+    def __init__(self, replicate_keys: Sequence[str] = ("seed",)) -> None:
+        self.replicate_keys = list(replicate_keys)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from seqlab.analysis.sweep import write_report
 
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
-            path = write_report(sweep_dir)
+            path = write_report(sweep_dir, replicate_keys=self.replicate_keys)
         except Exception as e:  # a report must never turn a finished sweep into an error
             print(
                 f"seqlab-report: could not write the report for {sweep_dir}: {e}", file=sys.stderr

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from seqlab.analysis.sweep import write_report
+from seqlab.analysis.sweep import REPLICATE_KEYS, write_report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,12 +17,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sweep_dir", type=Path, help="the multirun directory")
     parser.add_argument("--metric", help="metric to rank by (default: the runs' monitor)")
     parser.add_argument("--no-plots", action="store_true", help="write only the tables")
+    parser.add_argument(
+        "--replicates",
+        default=",".join(REPLICATE_KEYS),
+        help="swept keys whose jobs replicate one setting, comma-separated (default: "
+        "%(default)s; '' for none)",
+    )
     args = parser.parse_args(argv)
     if not args.sweep_dir.is_dir():
         print(f"seqlab-report: error: {args.sweep_dir}: not a directory", file=sys.stderr)
         return 2
     try:
-        path = write_report(args.sweep_dir, args.metric, plots=not args.no_plots)
+        replicates = [key for key in args.replicates.split(",") if key]
+        path = write_report(args.sweep_dir, args.metric, not args.no_plots, replicates)
     except FileNotFoundError as e:
         print(f"seqlab-report: error: {e}", file=sys.stderr)
         return 2
