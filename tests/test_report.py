@@ -232,3 +232,23 @@ def test_a_sweep_without_replicates_is_not_grouped(sweep, tmp_path):
     )
     assert result.returncode == 0 and not (seeds / "groups.csv").exists()
     assert "Ranked by best `val/loss`" in result.stdout
+
+
+def test_the_report_warns_when_jobs_ran_different_code(tmp_path):
+    sweep = replicated(tmp_path, {"16": [1.0, 2.0], "64": [3.0, 4.0]})
+    same = {"seqlab": "0.1.0", "git": {"commit": "a" * 40, "dirty": False}}
+    for job in sweep.iterdir():
+        metrics = json.loads((job / "metrics.json").read_text())
+        metrics["provenance"] = same
+        (job / "metrics.json").write_text(json.dumps(metrics))
+    write_report(sweep, plots=False)
+    assert "different code" not in (sweep / "summary.md").read_text()
+    changed = {"seqlab": "0.1.0", "git": {"commit": "b" * 40, "dirty": True}}
+    metrics = json.loads((sweep / "3" / "metrics.json").read_text())
+    (sweep / "3" / "metrics.json").write_text(json.dumps({**metrics, "provenance": changed}))
+    write_report(sweep, plots=False)
+    lines = [line for line in (sweep / "summary.md").read_text().splitlines() if "code" in line]
+    assert lines == [
+        "**Warning: the jobs ran different code:** `0.1.0 aaaaaaaa` (3 jobs), "
+        "`0.1.0 bbbbbbbb+dirty` (1 jobs)."
+    ]

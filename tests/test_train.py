@@ -2,15 +2,18 @@
 
 import math
 
+import lightning
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
+import seqlab
 from seqlab.config import CONFIG_DIR, register_resolvers
 from seqlab.models.tagger_module import TaggerModule
 from seqlab.train import train
 from tests.conftest import (
+    REPO,
     SMALL_SUM,
     assert_run_contract,
     compose_train,
@@ -58,6 +61,15 @@ def test_sum_run_directory_and_tensorboard(tmp_path):
         metrics["final"]["val/loss"] / cfg.data.target_scale**2, rel=1e-4
     )
     assert [row["epoch"] for row in metrics["history"]] == [1, 2]
+    # What produced the run: seqlab's code, the libraries, the device.
+    provenance = metrics["provenance"]
+    assert provenance["torch"] == torch.__version__  # e.g. 2.13.0+cpu, as pip installed it
+    assert provenance["lightning"] == lightning.__version__
+    assert provenance["seqlab"] == seqlab.__version__ and provenance["hydra-core"]
+    if (REPO / ".git").exists():  # a checkout: its commit, and whether it was changed
+        assert len(provenance["git"]["commit"]) == 40
+        assert isinstance(provenance["git"]["dirty"], bool)
+    assert metrics["device"].startswith("cpu")
     best = min(row["val/loss"] for row in metrics["history"])
     assert metrics["best"]["val/loss"] == best
 

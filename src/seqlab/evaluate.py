@@ -19,6 +19,7 @@ from seqlab.checkpoints import checkpoint_data_config, load_checkpoint, load_mod
 from seqlab.config import ConfigError, to_plain
 from seqlab.contracts import HasVocabulary, ReadsWithVocabulary
 from seqlab.names import COMPLETED, FAILED, RUNNING
+from seqlab.provenance import code_provenance, describe_device
 from seqlab.rundir import RunRecord, failure
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,9 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     ckpt_path = Path(cfg.ckpt_path).resolve()
     data_cfg = checkpoint_data_config(ckpt, cfg.get("data"))
     start = time.time()
-    record = RunRecord(run_dir, status=RUNNING, ckpt_path=str(ckpt_path))
+    record = RunRecord(
+        run_dir, status=RUNNING, ckpt_path=str(ckpt_path), provenance=code_provenance()
+    )
     try:
         setup_torch(cfg, parallel_jobs)
         model = load_model(ckpt_path, ckpt)
@@ -52,6 +55,7 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
         test=test,
         data=to_plain(data_cfg),
         trained_epochs=ckpt.get("epoch", 0) + 1,
+        device=describe_device(trainer.strategy.root_device),
         wall_s=round(time.time() - start, 3),
         **analyses,
     )

@@ -30,6 +30,7 @@ from seqlab.checkpoints import (
 )
 from seqlab.config import flat_scalars, to_plain
 from seqlab.names import COMPLETED, DIVERGED, FAILED, FINISHED, LOSS, RUNNING, recorded_name
+from seqlab.provenance import code_provenance, describe_device
 from seqlab.rundir import RunRecord, failure, read_metrics, remove_stale_temporaries
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,13 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     monitor, mode = recorded_name(cfg.monitor.metric), cfg.monitor.mode
     start = time.time()
     record = RunRecord(
-        run_dir, write=writer, status=RUNNING, monitor=monitor, mode=mode, seed=cfg.seed
+        run_dir,
+        write=writer,
+        status=RUNNING,
+        monitor=monitor,
+        mode=mode,
+        seed=cfg.seed,
+        provenance=code_provenance(),
     )
     if resume_from:
         record.update(resumed_from=str(resume_from))
@@ -166,6 +173,7 @@ def _summary(run: _Run, final: dict[str, float], run_dir: Path) -> dict[str, Any
         "epochs": run.trainer.current_epoch,
         "global_step": run.trainer.global_step,
         "threads": run.threads,
+        "device": describe_device(run.trainer.strategy.root_device),
         "checkpoints": checkpoint_paths(run.trainer, run_dir),
         "history": run.history.history,
     }

@@ -20,6 +20,7 @@ import yaml
 
 from seqlab.analysis.tables import markdown_table, write_csv
 from seqlab.names import COMPLETED, DEFAULT_MONITOR, FAILED, PENDING
+from seqlab.provenance import code_label
 from seqlab.rundir import METRICS_FILE
 
 SUMMARY_CSV, SUMMARY_MD, GROUPS_CSV = "summary.csv", "summary.md", "groups.csv"
@@ -150,6 +151,8 @@ def summary_markdown(
         )
     if fixed:
         text.append("Fixed: " + " ".join(f"`{k}={v}`" for k, v in fixed.items()) + ".")
+    if warning := mixed_code_warning(jobs):
+        text.append(warning)
     jobs_table = markdown_table(ranked(rows, metric, mode), columns)
     if grouped is None:
         return "\n".join([*text, "", jobs_table, ""])
@@ -165,6 +168,16 @@ def summary_markdown(
         "",
     ]
     return "\n".join(text)
+
+
+def mixed_code_warning(jobs: list[Job]) -> str | None:
+    """One line when the sweep's jobs ran different code (seqlab version, git commit, or
+    uncommitted changes), e.g. a sweep resumed after a change; else None."""
+    labels = Counter(code_label(j.metrics.get("provenance")) for j in jobs if j.metrics)
+    if len(labels) < 2:
+        return None
+    mixed = ", ".join(f"`{label}` ({n} jobs)" for label, n in labels.most_common())
+    return f"**Warning: the jobs ran different code:** {mixed}."
 
 
 def write_report(

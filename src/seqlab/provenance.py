@@ -1,0 +1,73 @@
+"""What produced a run: seqlab's version and git commit, the libraries, the device.
+
+metrics.json keeps it as `provenance`, so a sweep resumed after a code change, or run on
+two kinds of node, shows it (the sweep report warns when its jobs ran different code).
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import seqlab
+
+LIBRARIES = ("torch", "lightning", "hydra-core")
+
+
+def code_provenance() -> dict[str, Any]:
+    """seqlab's version, its git commit and whether the checkout had uncommitted changes
+    (None outside a git checkout, e.g. for a wheel), and the libraries' versions."""
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "seqlab": seqlab.__version__,
+        "git": git_state(Path(seqlab.__file__).resolve().parents[2]),
+        "python": platform.python_version(),
+        **versions,
+    }
+
+
+def git_state(checkout: Path) -> dict[str, Any] | None:
+    """{commit, dirty} of the git checkout seqlab's source lives in, or None."""
+    if not (checkout / ".git").exists():
+        return None
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(checkout), *args], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        # Tracked files only: outputs and caches are not code.
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": dirty} if commit else None
+
+
+def describe_device(device: Any) -> str:
+    """A torch device in words: `cuda:0 (NVIDIA H100 80GB HBM3)`, `cpu (x86_64)`."""
+    import torch
+
+    if isinstance(device, torch.device) and device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"{device} ({platform.machine() or 'unknown'})"
+
+
+def code_label(provenance: dict[str, Any] | None) -> str:
+    """The code a run ran, in a few characters: `0.1.0 a1b2c3d4`, `+dirty` when changed."""
+    if not provenance:
+        return "unknown"
+    git = provenance.get("git") or {}
+    label = str(provenance.get("seqlab", "?"))
+    if git.get("commit"):
+        label += f" {git['commit'][:8]}" + ("+dirty" if git.get("dirty") else "")
+    return label
