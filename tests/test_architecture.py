@@ -124,7 +124,9 @@ def test_metric_names_in_configs_come_from_one_place(tmp_path):
     assert cfg.callbacks.early_stopping.monitor == names.logged_key(names.TRAIN_LOSS)
     assert names.recorded_name(names.logged_key(names.TRAIN_LOSS)) == names.TRAIN_LOSS
     assert names.logged_key(names.VAL_LOSS) == names.VAL_LOSS  # evaluation keys are as recorded
-    assert compose_train([], tmp_path).monitor.metric == names.DEFAULT_MONITOR
+    tagger = compose_train(["experiment=tagger"], tmp_path)
+    assert tagger.monitor.metric == names.DEFAULT_MONITOR
+    assert compose_train([], tmp_path).monitor.metric == names.metric(names.VAL, names.MSE)
 
 
 def test_curriculum_epochs_are_the_stages_epochs(tmp_path):

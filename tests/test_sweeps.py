@@ -56,11 +56,11 @@ def test_seed_replicates_are_grouped_by_the_report(cli_cwd):
         groups = list(csv.DictReader(f))
     assert sorted(g["model.hidden_dim"] for g in groups) == ["16", "8"]
     assert [g["n"] for g in groups] == ["3", "3"]
-    bests = [json.loads((job / "metrics.json").read_text())["best"]["val/loss"] for job in jobs]
+    bests = [json.loads((job / "metrics.json").read_text())["best"]["val/mse"] for job in jobs]
     by_setting = {"8": bests[:3], "16": bests[3:]}  # jobs are ordered as the sweep lists them
     for group in groups:
         values = by_setting[group["model.hidden_dim"]]
-        assert float(group["best val/loss mean"]) == pytest.approx(sum(values) / 3, rel=1e-5)
+        assert float(group["best val/mse mean"]) == pytest.approx(sum(values) / 3, rel=1e-5)
     assert "2 settings, each run by its replicates" in (sweep / "summary.md").read_text()
 
 
@@ -105,7 +105,7 @@ def test_tensorboard_hparams_list_every_job_with_its_values_and_results(cli_cwd)
         hparams = tensorboard_hparams(acc)
         metrics = json.loads((job / "metrics.json").read_text())
         seen[hparams["model.hidden_dim"]] = acc.Scalars("hp_metric")[-1].value
-        assert acc.Scalars("hp_metric")[-1].value == pytest.approx(metrics["best"]["val/loss"])
+        assert acc.Scalars("hp_metric")[-1].value == pytest.approx(metrics["best"]["val/mse"])
         final = acc.Scalars("final/test/mse")[-1].value
         assert final == pytest.approx(metrics["final"]["test/mse"])
     assert set(seen) == {8, 16}

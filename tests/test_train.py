@@ -76,7 +76,9 @@ def test_sum_run_directory_and_tensorboard(tmp_path):
     acc = read_tensorboard(tmp_path / "tensorboard")
     scalars = set(acc.Tags()["scalars"])
     assert {"train/loss_step", "train/loss_epoch", "val/loss", "val/mse", "hp_metric"} <= scalars
-    assert acc.Scalars("hp_metric")[-1].value == pytest.approx(best)
+    # hp_metric is the best monitored value: for the regressor the MSE in original units.
+    assert metrics["monitor"] == "val/mse"
+    assert acc.Scalars("hp_metric")[-1].value == pytest.approx(metrics["best"]["val/mse"])
     hparams = tensorboard_hparams(acc)
     assert hparams["model.hidden_dim"] == 64 and hparams["data.length"] == 4
     assert "val/predictions" in acc.Tags()["images"]
