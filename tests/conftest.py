@@ -81,6 +81,12 @@ def assert_run_contract(run_dir: Path, status: str = "completed", by_hydra: bool
     return metrics
 
 
+def job_dirs(sweep: Path) -> list[Path]:
+    """A sweep's job directories (named by job number), in job order."""
+    jobs = (p for p in Path(sweep).iterdir() if p.is_dir() and p.name.isdigit())
+    return sorted(jobs, key=lambda p: int(p.name))
+
+
 @pytest.fixture
 def cli_cwd(tmp_path: Path) -> Path:
     return tmp_path

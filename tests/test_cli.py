@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import QUIET, assert_run_contract, run_cli
+from tests.conftest import QUIET, assert_run_contract, job_dirs, run_cli
 
 TINY_SUM = [
     "experiment=tutorial_sum",
@@ -27,7 +27,7 @@ def test_multirun_of_four_jobs_gives_four_complete_run_directories(cli_cwd):
     assert result.returncode == 0, result.stderr[-3000:]
     sweeps = list((cli_cwd / "outputs" / "multiruns").glob("*/*"))
     assert len(sweeps) == 1, "all jobs of one sweep share one sweep directory"
-    jobs = sorted(p for p in sweeps[0].iterdir() if p.is_dir())
+    jobs = job_dirs(sweeps[0])
     assert [p.name for p in jobs] == ["0", "1", "2", "3"]
     seen = set()
     for job in jobs:

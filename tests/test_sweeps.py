@@ -21,6 +21,7 @@ from tests.conftest import (
     QUIET,
     assert_run_contract,
     compose_train,
+    job_dirs,
     read_tensorboard,
     run_cli,
     tensorboard_hparams,
@@ -40,7 +41,7 @@ def run_sweep(args: list[str], cwd: Path) -> tuple[Path, list[Path]]:
     result = run_cli(["seqlab-train", *args], cwd)
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = only_sweep(cwd)
-    return sweep, sorted((p for p in sweep.iterdir() if p.is_dir()), key=lambda p: int(p.name))
+    return sweep, job_dirs(sweep)
 
 
 def status_of(job: Path) -> str:
@@ -79,7 +80,7 @@ def test_failing_and_diverging_jobs_do_not_sink_the_sweep(cli_cwd):
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = only_sweep(cli_cwd)
     statuses = {}
-    for job in sorted(p for p in sweep.iterdir() if p.is_dir()):
+    for job in job_dirs(sweep):
         overrides = (job / ".hydra" / "overrides.yaml").read_text()
         statuses[("NoSuch" in overrides, "1e9" in overrides or "1000000000" in overrides)] = (
             status_of(job)
@@ -162,7 +163,7 @@ def test_killed_sweep_resumes_without_retraining_finished_jobs(cli_cwd):
     result = run_cli([*args, f"resume={sweep}"], cli_cwd)
     assert result.returncode == 0, result.stderr[-3000:]
     assert only_sweep(cli_cwd) == sweep
-    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    jobs = job_dirs(sweep)
     assert [j.name for j in jobs] == ["0", "1", "2", "3"]
     for job in jobs:
         metrics = assert_run_contract(job)

@@ -184,17 +184,38 @@ def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict | None = None
     monitored value, `final/...` = last values), so TensorBoard's HParams tab lists every
     run of a sweep with its settings and outcome.
     """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
     from lightning.pytorch.loggers import TensorBoardLogger
 
-    tree = {k: to_plain(cfg[k]) for k in ("model", "data") if k in cfg}
-    params = flat_scalars(tree)
-    params.update(seed=cfg.seed, **{"trainer.max_epochs": cfg.trainer.get("max_epochs")})
+    from seqlab.loggers import TensorBoardLogger as SeqlabTensorBoardLogger
+
+    params = hyperparameters(cfg)
+    # A sweep's jobs leave the HParams experiment summary to the sweep report.
+    in_sweep = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
     for logger in trainer.loggers:
-        if metrics and isinstance(logger, TensorBoardLogger):
+        if metrics and isinstance(logger, SeqlabTensorBoardLogger):
+            logger.log_hyperparams(params, metrics=metrics, experiment_summary=not in_sweep)
+        elif metrics and isinstance(logger, TensorBoardLogger):
             logger.log_hyperparams(params, metrics=metrics)
         else:
             logger.log_hyperparams(params)
         logger.save()
+
+
+def hyperparameters(cfg: DictConfig) -> dict[str, Any]:
+    """Every scalar setting of the run (`model.lr`, `trainer.max_epochs`, ...) and, in a
+    Hydra run, the option chosen in each config group (`experiment`, `model`, ...): so
+    whatever a sweep varies is a hyperparameter TensorBoard can show."""
+    from hydra.core.hydra_config import HydraConfig
+
+    tree = {k: to_plain(cfg[k]) for k in cfg if k not in ("paths", "hydra", "logger")}
+    params = flat_scalars(tree)
+    if HydraConfig.initialized():
+        choices = HydraConfig.get().runtime.choices
+        groups = {k: v for k, v in choices.items() if not any(c in k for c in "/@")}
+        params.update({k: v for k, v in groups.items() if k not in ("hydra", "local")})
+    return params
 
 
 def _since(start: float) -> float:

@@ -180,6 +180,24 @@ def mixed_code_warning(jobs: list[Job]) -> str | None:
     return f"**Warning: the jobs ran different code:** {mixed}."
 
 
+def tensorboard_view(sweep_dir: Path, jobs: list[Job], axes: list[str], metric: str) -> None:
+    """`<sweep>/tensorboard/`: the jobs' TensorBoard runs named by their swept values, and
+    the HParams columns: swept keys, then best, final and test values (tensorboard_view)."""
+    from seqlab.analysis import tensorboard_view as view
+    from seqlab.analysis.replicates import stage_metrics
+
+    if not any((sweep_dir / job.name / view.VIEW_DIR).is_dir() for job in jobs):
+        return  # no job logged to TensorBoard (e.g. logger=csv)
+    directory = view.link_runs(sweep_dir, view.run_labels(jobs, axes))
+    val_metric, test_metric = stage_metrics(metric)
+    metrics = [
+        ("hp_metric", f"best {metric}"),
+        (f"final/{val_metric}", f"final {val_metric}"),
+        (f"final/{test_metric}", test_metric),
+    ]
+    view.write_experiment(directory, jobs, axes, metrics)
+
+
 def write_report(
     sweep_dir: str | Path,
     metric: str | None = None,
@@ -206,6 +224,7 @@ def write_report(
         write_csv(sweep_dir / GROUPS_CSV, grouped, digits=6)
     markdown = summary_markdown(sweep_dir, jobs, rows, axes, metric, mode, grouped)
     (sweep_dir / SUMMARY_MD).write_text(markdown)
+    tensorboard_view(sweep_dir, jobs, axes, metric)
     if plots and groups:
         plot_groups(sweep_dir, groups, [a for a in axes if a not in replicate_keys], metric)
     elif plots:

@@ -52,4 +52,4 @@ class SweepReportCallback(Callback):
             )
             return
         print(f"Sweep report: {path}")
-        print(f"Compare the jobs with: tensorboard --logdir {sweep_dir}")
+        print(f"Compare the jobs with: tensorboard --logdir {sweep_dir / 'tensorboard'}")

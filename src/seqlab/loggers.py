@@ -1,0 +1,46 @@
+"""seqlab's TensorBoard logger (conf/logger/tensorboard.yaml): Lightning's, less the noise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
+from lightning.pytorch.loggers import TensorBoardLogger as LightningTensorBoardLogger
+
+
+class TensorBoardLogger(LightningTensorBoardLogger):
+    """Lightning's TensorBoardLogger without the `epoch` scalar it adds to every log call
+    (TensorBoard's step axis says when a value was taken), and able to leave out the
+    HParams experiment summary.
+
+    TensorBoard's HParams tab takes its columns from the first experiment summary it finds.
+    Each run writes one of its own (all its settings, alphabetically), except the jobs of a
+    sweep: there the sweep report writes one for the whole sweep, swept keys first
+    (seqlab.analysis.tensorboard_view), and the jobs' own must not compete with it.
+    """
+
+    def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
+        metrics = {k: v for k, v in metrics.items() if k != "epoch"}
+        if metrics:
+            super().log_metrics(metrics, step)
+
+    def log_hyperparams(
+        self,
+        params: dict[str, Any],
+        metrics: dict[str, Any] | None = None,
+        step: int | None = None,
+        experiment_summary: bool = True,
+    ) -> None:
+        if experiment_summary or not metrics:
+            super().log_hyperparams(params, metrics=metrics, step=step)
+            return
+        # As Lightning's, without the experiment summary: the run's values and results.
+        from torch.utils.tensorboard.summary import hparams
+
+        params = self._sanitize_params(_flatten_dict(_convert_params(params)))
+        self.hparams.update(params)  # saved as hparams.yaml
+        self.log_metrics(metrics, step)
+        _, session_start, session_end = hparams(params, metrics)
+        writer = self.experiment._get_file_writer()
+        writer.add_summary(session_start, step)
+        writer.add_summary(session_end, step)
