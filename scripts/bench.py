@@ -338,6 +338,30 @@ def item_memory() -> str:
     return f"| 6. default experiment: peak RSS | {rss:.0f} MB | - | - | <= 1536 MB{mark} |"
 
 
+def item_grid(quick: bool) -> str:
+    """7. The notebook's 48-job grid through the default launcher (scripts/notebook_grid.sh)
+    against a plain PyTorch script doing the same 48 trainings in one process
+    (scripts/notebook_grid_plain.py); both with the machine's threads, one after the other.
+    The ratio is the throughput's: plain wall time over seqlab's."""
+    epochs = ["trainer.max_epochs=10"] if quick else []
+    plain = wall(
+        [sys.executable, str(REPO / "scripts" / "notebook_grid_plain.py")]
+        + (["--epochs", "10"] if quick else [])
+    )
+    with tempfile.TemporaryDirectory() as out:
+        env = {**os.environ, "SEQLAB_OUTPUT_ROOT": out}
+        start = time.perf_counter()
+        grid = [str(REPO / "scripts" / "notebook_grid.sh"), *epochs]
+        subprocess.run(grid, check=True, capture_output=True, env=env)
+        ours = time.perf_counter() - start
+    ratio = plain / ours
+    return (
+        f"| 7. the notebook's 48-job grid, default launcher: seconds (baseline: a plain PyTorch "
+        f"script, the same 48 trainings in one process) | {ours:.4g} s | {plain:.4g} s | "
+        f"{ratio:.3g}x | >= 0.9x{'' if ratio >= 0.9 else ' (missed)'} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -348,6 +372,7 @@ def main() -> None:
         default=os.environ.get("SEQLAB_UD_DIR"),
         help="a UD English EWT directory (en_ewt-ud-{train,dev}.conllu) for item 3",
     )
+    parser.add_argument("--no-grid", action="store_true", help="skip item 7 (minutes long)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     lines = [
@@ -367,6 +392,8 @@ def main() -> None:
     say(*item_startup(args.repeats))
     say(item_whole_process(args.repeats, notebook_epoch))
     say(item_memory())
+    if not args.no_grid:
+        say(item_grid(args.quick))
     write_table(lines, args)
 
 
