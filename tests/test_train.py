@@ -1,6 +1,7 @@
 """train() end to end, in-process, on shrunk configs."""
 
 import math
+from pathlib import Path
 
 import lightning
 import pytest
@@ -148,3 +149,37 @@ def test_weight_ema_is_what_validation_checkpoints_and_testing_use(tmp_path):
         eval_cfg.paths.output_dir = str(tmp_path / "eval")
     evaluated = evaluate(eval_cfg)
     assert evaluated["test"]["test/mse"] == pytest.approx(metrics["final"]["test/mse"], rel=1e-6)
+
+
+def test_short_epochs_write_few_checkpoints_and_keep_the_best(tmp_path, monkeypatch):
+    """10 ms epochs: checkpoints are written within a 5% time budget, and best.ckpt still
+    holds the best epoch's weights, as when every save is written."""
+    import seqlab.rundir
+
+    writes: list[str] = []
+    write_atomic = seqlab.rundir.write_atomic
+
+    def counted(path, write):
+        writes.append(Path(path).name)
+        write_atomic(path, write)
+
+    monkeypatch.setattr("seqlab.checkpoints.write_atomic", counted)
+    quick = ["experiment=tutorial_sum", "trainer.max_epochs=60", "test_after_fit=false"]
+    unbudgeted = [*quick, "callbacks.model_checkpoint.max_overhead=1e9"]
+    every = train(compose_train(unbudgeted, tmp_path / "a"))
+    all_writes, writes[:] = list(writes), []
+    budgeted = train(compose_train(quick, tmp_path / "b"))
+    assert every["final"] == budgeted["final"]
+    timed = ("epoch_s",)  # wall time, which differs between any two runs
+    assert {k: v for k, v in every["best"].items() if k not in timed} == {
+        k: v for k, v in budgeted["best"].items() if k not in timed
+    }
+    assert all_writes.count("best.ckpt") >= 30  # the loss falls at most epochs
+    assert len(writes) <= len(all_writes) / 3, (len(writes), len(all_writes))
+    runs = (tmp_path / "a", tmp_path / "b")
+    best = [torch.load(d / "checkpoints" / "best.ckpt", weights_only=True) for d in runs]
+    assert best[0]["epoch"] == best[1]["epoch"] == every["best"]["epoch"] - 1
+    for name, tensor in best[0]["state_dict"].items():
+        assert torch.equal(tensor, best[1]["state_dict"][name]), name
+    last = torch.load(tmp_path / "b" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["epoch"] >= best[1]["epoch"]
