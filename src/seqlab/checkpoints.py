@@ -214,8 +214,8 @@ def check_resumable(path: str, model: L.LightningModule) -> None:
 
 def latest_checkpoint(run_dir: Path) -> str | None:
     """The checkpoint an interrupted run carries on from: checkpoints/last.ckpt (written at
-    every epoch end) or, if newer, the hpc_ckpt_<n>.ckpt that Lightning writes when SLURM
-    signals a job with SIGUSR1 before requeueing it."""
+    epoch ends, within ModelCheckpoint's time budget) or, if newer, the hpc_ckpt_<n>.ckpt
+    that Lightning writes when SLURM signals a job with SIGUSR1 before requeueing it."""
     candidates = [run_dir / LAST_CHECKPOINT, *run_dir.glob("hpc_ckpt_*.ckpt")]
     found = [path for path in candidates if path.is_file()]
     return str(max(found, key=lambda path: path.stat().st_mtime)) if found else None
