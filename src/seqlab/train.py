@@ -55,23 +55,11 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     writer = rank_zero_only.rank == 0
     if writer and (stale := remove_stale_temporaries(run_dir)):
         log.info("removed %d unfinished file(s) a killed run left behind", len(stale))
-    resume_from = cfg.get("ckpt_path")
-    if resume_from is None and previous:
-        resume_from = latest_checkpoint(run_dir)
-        if resume_from:
-            log.info("resuming the interrupted run from %s", resume_from)
-
+    resume_from = cfg.get("ckpt_path") or _resume_point(run_dir, previous)
     monitor, mode = recorded_name(cfg.monitor.metric), cfg.monitor.mode
     start = time.time()
-    record = RunRecord(
-        run_dir,
-        write=writer,
-        status=RUNNING,
-        monitor=monitor,
-        mode=mode,
-        seed=cfg.seed,
-        provenance=code_provenance(),
-    )
+    fields = dict(status=RUNNING, monitor=monitor, mode=mode, seed=cfg.seed)
+    record = RunRecord(run_dir, write=writer, **fields, provenance=code_provenance())
     if resume_from:
         record.update(resumed_from=str(resume_from))
     try:
@@ -82,6 +70,14 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     record.update(**result, wall_s=_since(start))
     log.info("status %s, best %s = %s", result["status"], monitor, result["best"].get(monitor))
     return record.data
+
+
+def _resume_point(run_dir: Path, previous: dict[str, Any]) -> str | None:
+    """The checkpoint an interrupted run in `run_dir` carries on from, if there is one."""
+    resume_from = latest_checkpoint(run_dir) if previous else None
+    if resume_from:
+        log.info("resuming the interrupted run from %s", resume_from)
+    return resume_from
 
 
 @dataclass

@@ -133,9 +133,36 @@ def summary_markdown(
     grouped: list[dict] | None = None,
 ) -> str:
     """summary.md: the counts, then the grouped table (with replicates) and the job table."""
-    fixed = {k: v for k, v in jobs[0].overrides.items() if k not in axes} if jobs else {}
-    counts = Counter(job.status for job in jobs)
     columns = ["job", *axes, best_column(metric), "best epoch", "status", "epochs", "wall_s"]
+    jobs_table = markdown_table(ranked(rows, metric, mode), columns)
+    text = _summary_header(sweep_dir, jobs, axes, metric, mode, grouped)
+    if grouped is None:
+        return "\n".join([*text, "", jobs_table, ""])
+    return "\n".join(
+        [
+            *text,
+            "",
+            markdown_table(grouped, list(grouped[0])),
+            "",
+            f"<details><summary>All {len(jobs)} jobs</summary>",
+            "",
+            jobs_table,
+            "",
+            "</details>",
+            "",
+        ]
+    )
+
+
+def _summary_header(
+    sweep_dir: Path,
+    jobs: list[Job],
+    axes: list[str],
+    metric: str,
+    mode: str,
+    grouped: list[dict] | None,
+) -> list[str]:
+    counts = Counter(job.status for job in jobs)
     text = [
         f"# Sweep {sweep_dir.name}",
         "",
@@ -149,25 +176,12 @@ def summary_markdown(
             f"best `{metric}` ({mode}imised), best first. `tied`: the setting's "
             f"{LEVEL:.0%} interval (Student t) overlaps the best's."
         )
+    fixed = {k: v for k, v in jobs[0].overrides.items() if k not in axes} if jobs else {}
     if fixed:
         text.append("Fixed: " + " ".join(f"`{k}={v}`" for k, v in fixed.items()) + ".")
     if warning := mixed_code_warning(jobs):
         text.append(warning)
-    jobs_table = markdown_table(ranked(rows, metric, mode), columns)
-    if grouped is None:
-        return "\n".join([*text, "", jobs_table, ""])
-    text += [
-        "",
-        markdown_table(grouped, list(grouped[0])),
-        "",
-        f"<details><summary>All {len(jobs)} jobs</summary>",
-        "",
-        jobs_table,
-        "",
-        "</details>",
-        "",
-    ]
-    return "\n".join(text)
+    return text
 
 
 def mixed_code_warning(jobs: list[Job]) -> str | None:
