@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seqlab.analysis.stats import Summary, summarise
-from seqlab.analysis.sweep import LEVEL, REPLICATE_KEYS, Job
+from seqlab.analysis.sweep import LEVEL, REPLICATE_KEYS, Job, best_column, best_first
 from seqlab.names import COMPLETED, TEST, VAL, metric
 
 
@@ -70,13 +70,7 @@ def group_jobs(
 def rank_groups(groups: list[Group], mode: str) -> list[Group]:
     """Best mean first (settings without a finished job last); mark the best and the
     settings tied with it."""
-    sign = 1 if mode == "min" else -1
-
-    def order(group: Group) -> tuple:
-        usable = math.isfinite(group.best.mean)
-        return (not usable, sign * group.best.mean if usable else 0.0)
-
-    ranked = sorted(groups, key=order)
+    ranked = best_first(groups, lambda group: group.best.mean, mode)
     if ranked and math.isfinite(ranked[0].best.mean):
         ranked[0].rank = "best"
         for group in ranked[1:]:
@@ -91,7 +85,7 @@ def group_rows(groups: list[Group], monitor: str) -> list[dict[str, Any]]:
     for group in groups:
         row: dict[str, Any] = {**group.settings, "n": group.best.n, "jobs": len(group.jobs)}
         for label, summary in (
-            (f"best {monitor}", group.best),
+            (best_column(monitor), group.best),
             (f"final {val_metric}", group.final),
             (test_metric, group.test),
         ):

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -26,6 +26,7 @@ from seqlab.rundir import METRICS_FILE
 SUMMARY_CSV, SUMMARY_MD, GROUPS_CSV = "summary.csv", "summary.md", "groups.csv"
 REPLICATE_KEYS = ("seed",)  # swept keys whose jobs are replicates of one setting
 LEVEL = 0.95  # of the replicates' confidence intervals
+T = TypeVar("T")
 
 
 @dataclass
@@ -106,6 +107,32 @@ def summary_rows(jobs: list[Job], axes: list[str], metric: str) -> list[dict[str
     return rows
 
 
+def best_first(items: list[T], score: Callable[[T], float], mode: str) -> list[T]:
+    """Items by score, best first ("min": lowest); those without a finite score last, in
+    their order. The one ranking of jobs and of replicated settings."""
+
+    def order(item: T) -> tuple[bool, float]:
+        value = score(item)
+        usable = math.isfinite(value)
+        return (not usable, (value if mode == "min" else -value) if usable else 0.0)
+
+    return sorted(items, key=order)
+
+
+def override_value(text: str) -> float | str:
+    """An override's value as written on the command line: a number if it reads as one."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def value_order(value: Any) -> tuple:
+    """Sort key of override values: numbers by size first, then text."""
+    value = override_value(value) if isinstance(value, str) else value
+    return (0, value, "") if isinstance(value, float) else (1, 0.0, str(value))
+
+
 def usable(row: dict[str, Any], metric: str) -> bool:
     """Whether a row's result counts: a completed job with a finite best value."""
     value = row[best_column(metric)]
@@ -114,13 +141,9 @@ def usable(row: dict[str, Any], metric: str) -> bool:
 
 def ranked(rows: list[dict[str, Any]], metric: str, mode: str) -> list[dict[str, Any]]:
     """Best first; jobs that did not complete with a finite value last, in job order."""
-    sign = 1 if mode == "min" else -1
-
-    def order(row: dict[str, Any]) -> tuple:
-        ok = usable(row, metric)
-        return (not ok, sign * row[best_column(metric)] if ok else 0.0)
-
-    return sorted(rows, key=order)
+    return best_first(
+        rows, lambda row: row[best_column(metric)] if usable(row, metric) else math.nan, mode
+    )
 
 
 def summary_markdown(

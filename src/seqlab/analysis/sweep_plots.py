@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from seqlab.analysis.plots import new_figure, publish
-from seqlab.analysis.sweep import best_column
+from seqlab.analysis.sweep import LEVEL, best_column, override_value, value_order
 
 Lines = dict[str, dict[Any, float]]  # label -> {x: best value}
 
@@ -21,13 +22,11 @@ def plot_axes(
     """
     paths = []
     for axis in axes:
-        others = [a for a in axes if a != axis]
-        group = min(others, key=lambda a: len({r[a] for r in rows})) if others else None
+        group, rest = _line_axis(axis, axes, lambda a: {r[a] for r in rows})
         lines = axis_lines(rows, axis, group, metric, mode)
         if not lines:
             continue
-        rest = [a for a in others if a != group]  # each point is the best over these
-        title = f"{metric} by {axis}" + (f" (best over {', '.join(rest)})" if rest else "")
+        title = f"{metric} by {axis}" + _best_over(rest)
         path = sweep_dir / f"plot_{axis.replace('/', '_')}.png"
         publish(line_figure(lines, axis, best_column(metric), title, legend=bool(group)), path)
         paths.append(path)
@@ -39,29 +38,38 @@ def plot_groups(sweep_dir: Path, groups: list[Any], axes: list[str], metric: str
     with its confidence interval as an error bar (groups come ranked, best first)."""
     paths = []
     for axis in axes:
-        others = [a for a in axes if a != axis]
-        line_axis = (
-            min(others, key=lambda a: len({g.settings[a] for g in groups})) if others else None
-        )
+        line_axis, rest = _line_axis(axis, axes, lambda a: {g.settings[a] for g in groups})
         lines: dict[str, dict[Any, Any]] = {}
         for group in groups:  # best first: the first group at a point is the best there
             if group.best.n == 0:
                 continue
             label = f"{line_axis}={group.settings[line_axis]}" if line_axis else metric
-            lines.setdefault(label, {}).setdefault(_number(group.settings[axis]), group.best)
+            x = override_value(group.settings[axis])
+            lines.setdefault(label, {}).setdefault(x, group.best)
         if not lines:
             continue
         means = {label: {x: s.mean for x, s in pts.items()} for label, pts in lines.items()}
-        rest = [a for a in others if a != line_axis]
-        title = f"mean {metric} by {axis}, with 95% intervals" + (
-            f" (best over {', '.join(rest)})" if rest else ""
-        )
+        title = f"mean {metric} by {axis}, with {LEVEL:.0%} intervals" + _best_over(rest)
         fig = line_figure(means, axis, f"best {metric}", title, legend=bool(line_axis))
         _error_bars(fig, lines)
         path = sweep_dir / f"plot_{axis.replace('/', '_')}.png"
         publish(fig, path)
         paths.append(path)
     return paths
+
+
+def _line_axis(
+    axis: str, axes: list[str], values: Callable[[str], set[Any]]
+) -> tuple[str | None, list[str]]:
+    """For a plot against `axis`: the other axis with the fewest values, one line per value
+    (None when `axis` is the only one), and the rest, each point being the best over them."""
+    others = [a for a in axes if a != axis]
+    line = min(others, key=lambda a: len(values(a))) if others else None
+    return line, [a for a in others if a != line]
+
+
+def _best_over(rest: list[str]) -> str:
+    return f" (best over {', '.join(rest)})" if rest else ""
 
 
 def _error_bars(fig: Any, lines: dict[str, dict[Any, Any]]) -> None:
@@ -88,7 +96,7 @@ def axis_lines(
     lines: Lines = {}
     for row in rows:
         line = lines.setdefault(f"{group}={row[group]}" if group else metric, {})
-        x = _number(row[axis])
+        x = override_value(row[axis])
         line[x] = pick(line.get(x, row[key]), row[key])
     return lines
 
@@ -115,13 +123,6 @@ def line_figure(lines: Lines, xlabel: str, ylabel: str, title: str, legend: bool
     return fig
 
 
-def _number(text: str) -> float | str:
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return text
-
-
 def _sort_key(value: Any) -> tuple:
-    value = _number(value.split("=", 1)[-1]) if isinstance(value, str) else value
-    return (0, value, "") if isinstance(value, float) else (1, 0.0, str(value))
+    """Line labels (`key=value`) and x values, in the order of their values."""
+    return value_order(value.split("=", 1)[-1] if isinstance(value, str) else value)

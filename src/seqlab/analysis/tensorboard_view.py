@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from seqlab.analysis.sweep import Job
+from seqlab.analysis.sweep import Job, override_value, value_order
 
 VIEW_DIR = "tensorboard"  # in the sweep directory
 EXPERIMENT_SUFFIX = ".seqlab-hparams"
@@ -106,8 +106,7 @@ def _hparam_info(axis: str, shown: str, jobs: Sequence[Job]) -> Any:
     from google.protobuf import struct_pb2
     from tensorboard.plugins.hparams import api_pb2
 
-    raw = sorted({job.overrides[axis] for job in jobs if axis in job.overrides})
-    raw.sort(key=lambda v: (0, _typed(v), "") if isinstance(_typed(v), float) else (1, 0, v))
+    raw = sorted({job.overrides[axis] for job in jobs if axis in job.overrides}, key=value_order)
     values = [_typed(v) for v in raw]
     if all(isinstance(v, bool) for v in values):
         kind, domain = "DATA_TYPE_BOOL", [struct_pb2.Value(bool_value=v) for v in values]
@@ -126,7 +125,4 @@ def _hparam_info(axis: str, shown: str, jobs: Sequence[Job]) -> Any:
 def _typed(text: str) -> float | bool | str:
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    return override_value(text)
