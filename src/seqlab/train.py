@@ -117,7 +117,8 @@ def _fit_and_test(
     cfg: DictConfig, run_dir: Path, resume_from: str | None, parallel_jobs: int
 ) -> dict[str, Any]:
     run = _build_run(cfg, parallel_jobs)
-    log_hparams(run.trainer, cfg)  # now, so that a run still training shows its settings
+    params = hyperparameters(cfg)
+    log_hparams(run.trainer, params)  # now, so that a run still training shows its settings
     if resume_from:
         check_resumable(resume_from, run.model)
     # weights_only: reading a checkpoint never runs code (seqlab's hold plain data only).
@@ -134,7 +135,7 @@ def _fit_and_test(
     summary = _summary(run, final, run_dir)
     hp_metrics = {"hp_metric": summary["best"].get(run.history.monitor, math.nan)}
     hp_metrics.update({f"final/{k}": v for k, v in final.items()})
-    log_hparams(run.trainer, cfg, hp_metrics)
+    log_hparams(run.trainer, params, hp_metrics)
     if resume_from:
         summary["resumed_after_epoch"] = restored
     return {**summary, **analyses}
@@ -175,10 +176,10 @@ def _summary(run: _Run, final: dict[str, float], run_dir: Path) -> dict[str, Any
     }
 
 
-def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict | None = None) -> None:
-    """Register the run's hyperparameters; at the end with its results (`hp_metric` = best
-    monitored value, `final/...` = last values), so TensorBoard's HParams tab lists every
-    run of a sweep with its settings and outcome.
+def log_hparams(trainer: L.Trainer, params: dict[str, Any], metrics: dict | None = None) -> None:
+    """Register the run's hyperparameters (`hyperparameters(cfg)`); at the end with its
+    results (`hp_metric` = best monitored value, `final/...` = last values), so
+    TensorBoard's HParams tab lists every run of a sweep with its settings and outcome.
     """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
@@ -186,7 +187,6 @@ def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict | None = None
 
     from seqlab.loggers import TensorBoardLogger as SeqlabTensorBoardLogger
 
-    params = hyperparameters(cfg)
     # A sweep's jobs leave the HParams experiment summary to the sweep report.
     in_sweep = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
     for logger in trainer.loggers:
