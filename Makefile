@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	# compat: a path entry for src/, so Hydra finds seqlab's plugins under hydra_plugins/
+	$(BIN)/python -m pip install -q -e ".[dev]" --config-settings editable_mode=compat
 	touch $(STAMP)
 
 run: $(STAMP)

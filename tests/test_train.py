@@ -7,9 +7,10 @@ import lightning
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 import seqlab
+from seqlab.build import build_all
 from seqlab.config import CONFIG_DIR, register_resolvers
 from seqlab.models.tagger_module import TaggerModule
 from seqlab.train import train
@@ -152,8 +153,9 @@ def test_weight_ema_is_what_validation_checkpoints_and_testing_use(tmp_path):
 
 
 def test_short_epochs_write_few_checkpoints_and_keep_the_best(tmp_path, monkeypatch):
-    """10 ms epochs: checkpoints are written within a 5% time budget, and best.ckpt still
-    holds the best epoch's weights, as when every save is written."""
+    """Epochs of a few ms: checkpoints are written within a 5% time budget, and best.ckpt
+    and last.ckpt still hold the best and the final epoch's state, as when every save is
+    written."""
     import seqlab.rundir
 
     writes: list[str] = []
@@ -181,5 +183,39 @@ def test_short_epochs_write_few_checkpoints_and_keep_the_best(tmp_path, monkeypa
     assert best[0]["epoch"] == best[1]["epoch"] == every["best"]["epoch"] - 1
     for name, tensor in best[0]["state_dict"].items():
         assert torch.equal(tensor, best[1]["state_dict"][name]), name
-    last = torch.load(tmp_path / "b" / "checkpoints" / "last.ckpt", weights_only=True)
-    assert last["epoch"] >= best[1]["epoch"]
+    last = [torch.load(d / "checkpoints" / "last.ckpt", weights_only=True) for d in runs]
+    assert last[0]["epoch"] == last[1]["epoch"] == 59
+    assert last[0]["loops"] == last[1]["loops"]
+    for name, tensor in last[0]["state_dict"].items():
+        assert torch.equal(tensor, last[1]["state_dict"][name]), name
+
+
+@pytest.mark.parametrize(
+    ("overrides", "shown"),
+    [
+        (["trainer.enable_progress_bar=true", "callbacks.progress_bar.refresh_rate=10"], True),
+        (["trainer.enable_progress_bar=true", "callbacks.progress_bar=null"], False),
+        (["trainer.enable_progress_bar=false", "callbacks.progress_bar.refresh_rate=10"], False),
+    ],
+)
+def test_progress_bar_shows_only_when_configured(tmp_path, overrides, shown):
+    """callbacks.progress_bar=null alone turns the bar off: Lightning adds no default bar of
+    its own (its redraw thread slowed small jobs by a tenth), and enable_progress_bar=false
+    with the callback still set is no error."""
+    from lightning.pytorch.callbacks import ProgressBar
+
+    from seqlab.build import build_trainer
+
+    cfg = compose_train(["experiment=sum"], tmp_path)
+    with open_dict(cfg):  # QUIET turns the bar off; put back what the test sets
+        cfg.callbacks.progress_bar = {
+            "_target_": "lightning.pytorch.callbacks.RichProgressBar",
+            "refresh_rate": 1,
+        }
+    cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides))
+    trainer = build_trainer(cfg, build_all(cfg.callbacks), [])
+    bars = [c for c in trainer.callbacks if isinstance(c, ProgressBar)]
+    assert (trainer.progress_bar_callback is not None) == shown
+    assert len(bars) == int(shown)
+    if shown:
+        assert bars[0].refresh_rate == 10

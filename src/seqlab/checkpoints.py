@@ -63,23 +63,46 @@ class ModelCheckpoint(LightningModelCheckpoint):
     """Lightning's ModelCheckpoint that spends at most `max_overhead` of the training time
     writing the checkpoints it saves at epoch ends.
 
-    Short epochs (the notebook's full-batch ones take ~10 ms) would otherwise spend more
-    time writing best.ckpt and last.ckpt than training. A save that is due but over budget
-    is kept in memory, as a copy of the checkpoint it would have written, and written with
-    the next save within budget or at the end of training (a newer save of the same file
-    replaces it). A run killed in between resumes from the last.ckpt on disk, a few epochs
-    back: still exactly, since every random draw depends on the seed and the epoch alone.
-    Saves every n steps or on a time interval, and data-parallel runs, are not budgeted.
+    Short epochs (the notebook's full-batch ones take a few milliseconds) would otherwise
+    spend more time writing best.ckpt and last.ckpt than training. Over budget:
+    - a save of last.ckpt is skipped: the next save within budget writes the state of its
+      own, later, epoch; the first save and the one at the final epoch are always written;
+    - a save of best.ckpt is kept in memory, as a copy of the checkpoint it would have
+      written, and written with the next save within budget or at the end of training (a
+      newer best replaces it).
+    A run killed in between resumes from the last.ckpt on disk, some epochs back: still
+    exactly, since every random draw depends on the seed and the epoch alone. Saves every n
+    steps or on a time interval, and data-parallel runs, are not budgeted.
     """
 
     def __init__(self, *args: Any, max_overhead: float = 0.05, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_overhead = max_overhead
-        self._pending: dict[str, dict[str, Any]] = {}  # path -> checkpoint not yet written
+        self._pending: dict[str, dict[str, Any]] = {}  # best path -> checkpoint not yet written
+        self._skipped_last = False  # a save of last.ckpt was skipped since the last write
+        self._written: set[str] = set()
         self._writing_s, self._started = 0.0, time.perf_counter()
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._writing_s, self._started = 0.0, time.perf_counter()
+
+    # Lightning (2.6) saves last.ckpt only in the epochs that save a best one. seqlab's
+    # last.ckpt is the latest epoch's state: resuming a killed run, or training a finished
+    # one for longer, starts from there rather than from the best epoch.
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        if self._should_save_on_train_epoch_end(trainer):
+            self._save_last_every_epoch(trainer)
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if not self._should_save_on_train_epoch_end(trainer):
+            self._save_last_every_epoch(trainer)
+
+    def _save_last_every_epoch(self, trainer: L.Trainer) -> None:
+        due = self.save_last and (trainer.current_epoch + 1) % max(1, self._every_n_epochs) == 0
+        if due and not self._should_skip_saving_checkpoint(trainer):  # not saved this step
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def _budgeted(self, trainer: L.Trainer) -> bool:
         return (
@@ -91,19 +114,26 @@ class ModelCheckpoint(LightningModelCheckpoint):
     def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
         self._pending.pop(filepath, None)  # this save supersedes a kept one
         elapsed = time.perf_counter() - self._started
-        if self._writing_s <= self.max_overhead * elapsed or not self._budgeted(trainer):
+        within = self._writing_s <= self.max_overhead * elapsed
+        first = filepath not in self._written  # so a run killed early has both files
+        if within or first or not self._budgeted(trainer) or _last_epoch(trainer):
             self._write_pending(trainer)
             start = time.perf_counter()
             super()._save_checkpoint(trainer, filepath)
             self._writing_s += time.perf_counter() - start
-            return
-        checkpoint = trainer._checkpoint_connector.dump_checkpoint(self.save_weights_only)
-        self._pending[filepath] = _detached_copy(checkpoint)
-        self._last_global_step_saved = trainer.global_step
-        self._last_checkpoint_saved = filepath
+            self._written.add(filepath)
+            self._skipped_last &= filepath != self.last_model_path
+        elif filepath == self.last_model_path:  # superseded by the next save that is written
+            self._skipped_last = True
+            self._last_global_step_saved = trainer.global_step
+        else:
+            checkpoint = trainer._checkpoint_connector.dump_checkpoint(self.save_weights_only)
+            self._pending[filepath] = _detached_copy(checkpoint)
+            self._last_global_step_saved = trainer.global_step
+            self._last_checkpoint_saved = filepath
 
     def _write_pending(self, trainer: L.Trainer) -> None:
-        for filepath, checkpoint in self._pending.items():  # in the order they were due
+        for filepath, checkpoint in self._pending.items():
             start = time.perf_counter()
             trainer.strategy.save_checkpoint(checkpoint, filepath)
             self._writing_s += time.perf_counter() - start
@@ -111,7 +141,23 @@ class ModelCheckpoint(LightningModelCheckpoint):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._write_pending(trainer)  # whatever it costs
+        if self._skipped_last and self.last_model_path:  # training ended in mid-epoch
+            super()._save_checkpoint(trainer, self.last_model_path)
+            self._skipped_last = False
         super().on_train_end(trainer, pl_module)
+
+
+def _last_epoch(trainer: L.Trainer) -> bool:
+    """Whether training stops after this epoch-end save: early stopping (or a time limit)
+    decided so, or the epoch or step limit is reached. Lightning runs checkpoint callbacks
+    after all others, so `should_stop` is already set here."""
+    loop = trainer.fit_loop
+    max_epochs, max_steps = loop.max_epochs, loop.max_steps
+    return (
+        trainer.should_stop
+        or (max_epochs is not None and 0 <= max_epochs <= loop.epoch_progress.current.processed)
+        or (max_steps is not None and 0 <= max_steps <= trainer.global_step)
+    )
 
 
 def _detached_copy(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
@@ -17,7 +18,25 @@ class TensorBoardLogger(LightningTensorBoardLogger):
     Each run writes one of its own (all its settings, alphabetically), except the jobs of a
     sweep: there the sweep report writes one for the whole sweep, swept keys first
     (seqlab.analysis.tensorboard_view), and the jobs' own must not compete with it.
+
+    Lightning flushes the event file after every log call, which with epochs of a few
+    milliseconds took a tenth of the epoch; here it flushes at most every `flush_every_s`
+    seconds (TensorBoard reloads every 5 s anyway) and when the run ends.
     """
+
+    def __init__(self, *args: Any, flush_every_s: float = 5.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.flush_every_s = flush_every_s
+        self._flushed_at = -float("inf")
+
+    def save(self) -> None:
+        if time.monotonic() - self._flushed_at >= self.flush_every_s:
+            self._flushed_at = time.monotonic()
+            super().save()
+
+    def finalize(self, status: str) -> None:
+        self._flushed_at = -float("inf")  # the last save always writes
+        super().finalize(status)
 
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
         metrics = {k: v for k, v in metrics.items() if k != "epoch"}
@@ -31,6 +50,7 @@ class TensorBoardLogger(LightningTensorBoardLogger):
         step: int | None = None,
         experiment_summary: bool = True,
     ) -> None:
+        self._flushed_at = -float("inf")  # settings are rare: the next save() writes them
         if experiment_summary or not metrics:
             super().log_hyperparams(params, metrics=metrics, step=step)
             return

@@ -24,13 +24,17 @@ def publish(
     fig: Any, path: Path | None, writers: Sequence[Any] = (), tag: str = "", step: int = 0
 ) -> None:
     """Save `fig` as a PNG at `path` (unless None), add it to each TensorBoard writer as
-    `tag`, close it."""
+    `tag`, close it. The figure is drawn once for both (savefig and add_figure would each
+    draw it again)."""
     import matplotlib.pyplot as plt
+    import numpy as np
 
+    fig.canvas.draw()
+    image = np.asarray(fig.canvas.buffer_rgba())[..., :3]  # (H, W, 3) uint8
     if path is not None:
-        fig.savefig(path, dpi=100)
+        plt.imsave(path, image, dpi=fig.dpi)
     for writer in writers:
-        writer.add_figure(tag, fig, step, close=False)
+        writer.add_image(tag, image, step, dataformats="HWC")
     plt.close(fig)
 
 

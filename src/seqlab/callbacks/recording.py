@@ -81,8 +81,9 @@ class DivergenceGuard(L.Callback):
     def _check(self, trainer: L.Trainer) -> None:
         if trainer.sanity_checking or self.diverged_at:
             return
+        metrics = trainer.callback_metrics  # a property that gathers them on every call
         for key in self.keys:
-            value = trainer.callback_metrics.get(key)
+            value = metrics.get(key)
             if value is not None and not torch.isfinite(value).all():
                 self.diverged_at = {
                     "metric": recorded_name(key),
