@@ -194,28 +194,6 @@ def test_local_parallel_launcher_splits_the_cores(cli_cwd):
     assert (sweep / "summary.md").is_file()
 
 
-def test_optuna_search_runs_trials_and_reports(cli_cwd):
-    sweep, jobs = run_sweep(
-        [
-            "hparams_search=sum_optuna",
-            "hydra.sweeper.n_trials=3",
-            "trainer.max_epochs=1",
-            "data.n=256",
-            "data.n_val=64",
-            "data.n_test=64",
-            *QUIET,
-        ],
-        cli_cwd,
-    )
-    best = (sweep / "optimization_results.yaml").read_text()
-    assert "best_value" in best
-    assert len(jobs) == 3
-    values = [assert_run_contract(j)["best"]["val/mse"] for j in jobs]
-    assert f"best_value: {min(values)}" in best
-    summary = (sweep / "summary.md").read_text()
-    assert "best val/mse" in summary and "data.batch_size" in summary
-
-
 SMALL_SUM = [
     "experiment=sum",
     "data.n=512",

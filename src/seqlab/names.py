@@ -50,10 +50,15 @@ def is_epoch_metric(key: str) -> bool:
 TRAIN_LOSS, VAL_LOSS = metric(TRAIN, LOSS), metric(VAL, LOSS)
 DEFAULT_MONITOR = VAL_LOSS
 
+# The config node through which a search trial's job finds its trial (seqlab.search); its
+# keys are the sweeper's bookkeeping, not settings a sweep varies.
+TRIAL_PREFIX = "trial."
+
 # Run statuses, as metrics.json and the report give them.
 RUNNING = "running"  # training now (or killed while it was)
 COMPLETED = "completed"
 FAILED = "failed"  # raised an error: metrics.json holds it under `error`
 DIVERGED = "diverged"  # a loss became NaN or infinite; training stopped there
+PRUNED = "pruned"  # a search trial stopped early by its study's pruner (`pruned_at`)
 PENDING = "pending"  # a sweep job that has not started (no metrics.json yet; report only)
-FINISHED = (COMPLETED, DIVERGED)  # a run in these states is not trained again
+FINISHED = (COMPLETED, DIVERGED, PRUNED)  # a run in these states is not trained again

@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 
 from seqlab.analysis.base import RunContext, run_analyses
 from seqlab.build import build, build_all, build_trainer, setup_torch
+from seqlab.callbacks.pruning import TrialPruning
 from seqlab.callbacks.recording import DivergenceGuard, MetricHistory, scalar_metrics
 from seqlab.checkpoints import (
     ConfigInCheckpoint,
@@ -29,9 +30,19 @@ from seqlab.checkpoints import (
     latest_checkpoint,
 )
 from seqlab.config import flat_scalars, to_plain
-from seqlab.names import COMPLETED, DIVERGED, FAILED, FINISHED, LOSS, RUNNING, recorded_name
+from seqlab.names import (
+    COMPLETED,
+    DIVERGED,
+    FAILED,
+    FINISHED,
+    LOSS,
+    PRUNED,
+    RUNNING,
+    recorded_name,
+)
 from seqlab.provenance import code_provenance, describe_device
 from seqlab.rundir import RunRecord, failure, read_metrics, remove_stale_temporaries
+from seqlab.search import open_trial
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +100,12 @@ class _Run:
     trainer: L.Trainer
     history: MetricHistory
     guard: DivergenceGuard
+    pruning: TrialPruning | None  # in a hyperparameter search's trial (seqlab.search)
     threads: int
+
+    @property
+    def pruned(self) -> bool:
+        return self.pruning is not None and self.pruning.pruned_at is not None
 
 
 def _build_run(cfg: DictConfig, parallel_jobs: int) -> _Run:
@@ -101,16 +117,19 @@ def _build_run(cfg: DictConfig, parallel_jobs: int) -> _Run:
     model = build(cfg.model, **datamodule.model_kwargs())
     history = MetricHistory(cfg.monitor.metric, cfg.monitor.mode)
     guard = DivergenceGuard()
+    trial = open_trial(cfg.get("trial"))
+    pruning = TrialPruning(trial, cfg.monitor.metric) if trial is not None else None
     callbacks = [
         *build_all(cfg.get("callbacks")),
         history,
         guard,
+        *([pruning] if pruning else []),
         ConfigInCheckpoint(to_plain(cfg)),
     ]
     trainer = build_trainer(cfg, callbacks, build_all(cfg.get("logger")))
     device = trainer.strategy.root_device
     log.info("training %s on %s (%d threads)", type(model).__name__, device, threads)
-    return _Run(datamodule, model, trainer, history, guard, threads)
+    return _Run(datamodule, model, trainer, history, guard, pruning, threads)
 
 
 def _fit_and_test(
@@ -126,7 +145,8 @@ def _fit_and_test(
     final = scalar_metrics(run.trainer.callback_metrics)
     # Testing from a checkpoint restores callback states too: keep what fit recorded.
     epochs, restored = list(run.history.history), run.history.restored_epochs
-    if cfg.get("test_after_fit") and not run.trainer.interrupted:
+    # A pruned trial is hopeless by its study's measure: it is not worth a test.
+    if cfg.get("test_after_fit") and not run.trainer.interrupted and not run.pruned:
         final.update(_test_best(run))
     # After testing, the model holds the best checkpoint's weights (or the last, untested).
     context = RunContext(run.model, run.datamodule, run.trainer, run_dir)
@@ -162,9 +182,11 @@ def _summary(run: _Run, final: dict[str, float], run_dir: Path) -> dict[str, Any
     diverged = run.guard.diverged_at is not None or any(
         not math.isfinite(v) for k, v in final.items() if k.endswith(f"/{LOSS}")
     )
+    status = DIVERGED if diverged else PRUNED if run.pruned else COMPLETED
     return {
-        "status": DIVERGED if diverged else COMPLETED,
+        "status": status,
         "diverged_at": run.guard.diverged_at,
+        **({"pruned_at": run.pruning.pruned_at} if run.pruned else {}),
         "best": run.history.best() or {},
         "final": final,
         "epochs": run.trainer.current_epoch,
@@ -205,7 +227,9 @@ def hyperparameters(cfg: DictConfig) -> dict[str, Any]:
     whatever a sweep varies is a hyperparameter TensorBoard can show."""
     from hydra.core.hydra_config import HydraConfig
 
-    tree = {k: to_plain(cfg[k]) for k in cfg if k not in ("paths", "hydra", "logger")}
+    # `trial` is a search trial's bookkeeping (seqlab.search), not a setting.
+    skipped = ("paths", "hydra", "logger", "trial")
+    tree = {k: to_plain(cfg[k]) for k in cfg if k not in skipped}
     params = flat_scalars(tree)
     if HydraConfig.initialized():
         choices = HydraConfig.get().runtime.choices

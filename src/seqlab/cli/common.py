@@ -36,20 +36,24 @@ def check(cfg: DictConfig) -> None:
 
 
 def parallel_jobs() -> int:
-    """How many jobs the launcher runs side by side on this machine (1 for the basic launcher).
+    """How many jobs run side by side on this machine (1 for the basic launcher).
 
     joblib's `n_jobs`: a positive count, or -1 for one job per core, -2 for all but one...
     submitit's `cpus_per_task`: cores per job, so cores // cpus_per_task jobs share a machine
-    (under SLURM the allocation itself is the machine: see available_cores).
+    (under SLURM the allocation itself is the machine: see available_cores). A sweeper with
+    its own `n_jobs` (Optuna's trials in flight) runs at most that many.
     """
-    launcher = HydraConfig.get().launcher
+    hydra = HydraConfig.get()
+    launcher = hydra.launcher
     cpus_per_task = launcher.get("cpus_per_task")
     if isinstance(cpus_per_task, int) and cpus_per_task > 0:
         return max(1, available_cores() // cpus_per_task)
     n_jobs = launcher.get("n_jobs")
     if not isinstance(n_jobs, int) or n_jobs == 0:
         return 1
-    return n_jobs if n_jobs > 0 else max(1, available_cores() + 1 + n_jobs)
+    jobs = n_jobs if n_jobs > 0 else max(1, available_cores() + 1 + n_jobs)
+    in_flight = hydra.sweeper.get("n_jobs")
+    return min(jobs, in_flight) if isinstance(in_flight, int) and in_flight > 0 else jobs
 
 
 def shown(path: str | Path) -> str:

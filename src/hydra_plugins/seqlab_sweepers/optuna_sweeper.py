@@ -1,0 +1,256 @@
+"""hydra/sweeper=seqlab_optuna: an Optuna study whose trials are the sweep's jobs.
+
+Optuna picks each trial's settings (ask), any configured launcher runs the trial as a job
+(basic, local_parallel, slurm), and the job's metrics.json says how it ended (tell).
+Jobs report their monitored value every epoch through the study's storage, a journal file
+in the sweep directory, and stop when the pruner says so (seqlab.callbacks.pruning).
+
+- `n_jobs` worker threads each launch one trial at a time, so with a launcher that runs
+  jobs in other processes `n_jobs` trials are always in flight: a new one starts as soon
+  as one ends. The basic launcher runs jobs in this process, one at a time.
+- `resume=<sweep dir>` loads the study: finished trials are kept; a trial that was running
+  when the sweep was killed is failed and retried in its own job directory, where the job
+  resumes from its last checkpoint.
+"""
+
+# No `from __future__ import annotations`: see basic.py.
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.plugins import Plugins
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+JOB_ATTR = "job"  # a trial's user attribute: the job (sweep subdirectory) that runs it
+INTERRUPTED_ATTR = "interrupted"  # set on a trial that a killed sweep left running
+
+
+@dataclass
+class SeqlabOptunaSweeperConf:
+    _target_: str = "hydra_plugins.seqlab_sweepers.optuna_sweeper.SeqlabOptunaSweeper"
+    study_name: Optional[str] = None  # noqa: UP045 (OmegaConf reads these types)
+    n_trials: int = 20
+    n_jobs: int = 1
+    sampler: str = "tpe"  # tpe, random, cmaes, grid
+    sampler_options: dict[str, Any] = field(default_factory=dict)
+    seed: Optional[int] = None  # noqa: UP045
+    pruner: str = "median"  # median, hyperband, asha, none
+    pruner_options: dict[str, Any] = field(default_factory=dict)
+    direction: Optional[str] = None  # noqa: UP045 (follows monitor.mode; set only to check)
+    params: Optional[dict[str, str]] = None  # noqa: UP045
+
+
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="seqlab_optuna", node=SeqlabOptunaSweeperConf, provider="seqlab"
+)
+
+
+class SeqlabOptunaSweeper(Sweeper):
+    """Runs an Optuna study through Hydra's launcher; see the module docstring."""
+
+    def __init__(self, **settings: Any) -> None:
+        self.settings = OmegaConf.create(settings)
+        self.config: Optional[DictConfig] = None  # noqa: UP045
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        self.config, self.hydra_context = config, hydra_context
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
+
+    def sweep(self, arguments: list[str]) -> Any:
+        from seqlab.search import SearchSettings, create_study, search_space
+
+        settings = SearchSettings.from_config(self.settings, self.config.monitor.mode)
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        params = [f"{k}={v}" for k, v in (self.settings.params or {}).items()]
+        space, fixed = search_space([*params, *arguments], parser)
+        # Compose one trial's config before any job runs: a bad key fails here, at once.
+        self.validate_batch_is_legal([[*fixed, *_overrides(_first_values(space))]])
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        study = create_study(settings, self.settings, space, sweep_dir)
+        _retry_interrupted(study)
+        todo = _trials_wanted(settings, space) - _counted(study)
+        workers = settings.n_jobs if _runs_elsewhere(self.launcher) else 1
+        if workers < settings.n_jobs:
+            log.warning(
+                "hydra.sweeper.n_jobs=%d: the basic launcher runs jobs in this process, one "
+                "at a time; hydra/launcher=local_parallel runs them side by side",
+                settings.n_jobs,
+            )
+        log.info("study %s: %d trial(s) to run, %d at a time", study.study_name, todo, workers)
+        run = _TrialRunner(study, space, fixed, self.launcher, sweep_dir, todo)
+        if workers == 1:  # in this thread: signals and Ctrl-C behave as in any sweep
+            run.work()
+        else:
+            threads = [threading.Thread(target=run.work, daemon=True) for _ in range(workers)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        if run.error is not None:
+            raise run.error
+        _write_results(study, sweep_dir)
+        return None
+
+
+class _TrialRunner:
+    """What the worker threads share: the study, and how many trials are left to start."""
+
+    def __init__(
+        self, study: Any, space: dict, fixed: list, launcher: Any, sweep_dir: Path, todo: int
+    ) -> None:
+        self.study, self.space, self.fixed = study, space, fixed
+        self.launcher, self.sweep_dir, self.todo = launcher, sweep_dir, todo
+        self.lock = threading.Lock()
+        # Jobs are numbered on from the study's last, so the sweep's directories stay 0..n-1
+        # when a retried trial runs in the job directory it was interrupted in.
+        jobs = [t.user_attrs.get(JOB_ATTR, t.number) for t in study.get_trials(deepcopy=False)]
+        self.next_job = 1 + max(jobs, default=-1)
+        self.error: Optional[BaseException] = None  # noqa: UP045
+
+    def work(self) -> None:
+        while True:
+            with self.lock:
+                if self.todo <= 0 or self.error is not None:
+                    return
+                self.todo -= 1
+                trial = self.study.ask(self.space)
+                job = trial.user_attrs.get(JOB_ATTR)
+                if job is None:
+                    job, self.next_job = self.next_job, self.next_job + 1
+                    trial.set_user_attr(JOB_ATTR, job)
+            overrides = [
+                *self.fixed,
+                *_overrides(trial.params),
+                f"trial.number={trial.number}",
+                f"trial.study={_quoted(self.study.study_name)}",
+                f"trial.sweep_dir={_quoted(str(self.sweep_dir.resolve()))}",
+            ]
+            try:
+                [result] = self.launcher.launch([overrides], initial_job_idx=job)
+                result.return_value  # noqa: B018 (raises what the job raised)
+                self._tell(trial, self.sweep_dir / str(job))
+            except BaseException as e:  # an interrupt or a launcher failure ends the study
+                with self.lock:
+                    if self.study._storage.get_trial(trial._trial_id).state.name == "RUNNING":
+                        _tell(self.study, trial, None, "FAIL")
+                    self.error = self.error or e
+                return
+
+    def _tell(self, trial: Any, run_dir: Path) -> None:
+        from seqlab.rundir import read_metrics
+        from seqlab.search import outcome
+
+        state, value = outcome(read_metrics(run_dir))
+        with self.lock:
+            trial.set_user_attr("status", state.lower())
+            _tell(self.study, trial, value, state)
+
+
+def _tell(study: Any, trial: Any, value: Optional[float], state: str) -> None:  # noqa: UP045
+    try:
+        study.tell(trial, value, state=_state(state))
+    except RuntimeError as e:
+        # The grid sampler calls study.stop() once every point has run, which Optuna only
+        # allows inside study.optimize(); the trial is told by then.
+        if "Study.stop" not in str(e):
+            raise
+
+
+def _state(name: str) -> Any:
+    from optuna.trial import TrialState
+
+    return TrialState[name]
+
+
+def _runs_elsewhere(launcher: Any) -> bool:
+    """Whether the launcher runs jobs in other processes (so several can be in flight)."""
+    from hydra._internal.core_plugins.basic_launcher import BasicLauncher
+
+    return not isinstance(launcher, BasicLauncher)
+
+
+def _retry_interrupted(study: Any) -> None:
+    """Fail the trials a killed sweep left running, and queue each again in its own job
+    directory, where the job resumes from its last checkpoint."""
+    from seqlab.search import trial_by_number
+
+    for trial in study.get_trials(deepcopy=False, states=(_state("RUNNING"),)):
+        trial_by_number(study, trial.number).set_user_attr(INTERRUPTED_ATTR, True)
+        _tell(study, trial.number, None, "FAIL")
+        job = trial.user_attrs.get(JOB_ATTR, trial.number)
+        study.enqueue_trial(trial.params, user_attrs={JOB_ATTR: job, "retry_of": trial.number})
+        log.info("trial %d was interrupted: retrying it in job %s", trial.number, job)
+
+
+def _trials_wanted(settings: Any, space: dict) -> int:
+    """n_trials; with the grid sampler at most the grid's size (it has no more to give)."""
+    if settings.sampler != "grid":
+        return settings.n_trials
+    from seqlab.search import grid_values
+
+    size = 1
+    for values in grid_values(space).values():
+        size *= len(values)
+    if size < settings.n_trials:
+        log.info("hydra.sweeper.n_trials=%d: the grid has %d points", settings.n_trials, size)
+    return min(settings.n_trials, size)
+
+
+def _counted(study: Any) -> int:
+    """Trials that ran to an end (complete, pruned, or failed by themselves)."""
+    done = ("COMPLETE", "PRUNED", "FAIL")
+    trials = study.get_trials(deepcopy=False, states=tuple(_state(s) for s in done))
+    return sum(1 for t in trials if not t.user_attrs.get(INTERRUPTED_ATTR))
+
+
+def _first_values(space: dict) -> dict:
+    """A value from each distribution, to compose one trial's config with."""
+    from optuna.distributions import CategoricalDistribution
+
+    return {
+        k: d.choices[0] if isinstance(d, CategoricalDistribution) else d.low
+        for k, d in space.items()
+    }
+
+
+def _overrides(params: dict) -> list[str]:
+    return [f"{k}={_quoted(v) if isinstance(v, str) else v}" for k, v in params.items()]
+
+
+def _quoted(text: str) -> str:
+    """A string as a Hydra override value: quoted unless it is a plain word or path."""
+    plain = text.replace("_", "").replace("-", "").replace("/", "").replace(".", "").isalnum()
+    return text if plain else "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _write_results(study: Any, sweep_dir: Path) -> None:
+    """optimization_results.yaml: the best trial's settings and value (as Hydra's own
+    Optuna sweeper wrote it), and a line in the log."""
+    try:
+        best = study.best_trial
+    except ValueError:  # no trial completed
+        log.warning("study %s: no trial completed", study.study_name)
+        return
+    results = {"name": "optuna", "best_params": best.params, "best_value": best.value}
+    OmegaConf.save(OmegaConf.create(results), sweep_dir / "optimization_results.yaml")
+    log.info(
+        "best trial %d (job %s): %s = %s",
+        best.number,
+        best.user_attrs.get(JOB_ATTR),
+        best.params,
+        best.value,
+    )
