@@ -4,9 +4,9 @@ process, with nothing around them: the tutorial_sum preset's data (the notebook'
 draws), model and optimiser, full-batch Adam for at most 100 epochs, stopping once an
 epoch's train loss is below 1, validation every epoch and a test at the end.
 
-    .venv/bin/python scripts/notebook_grid_plain.py [--epochs 100] [--threads N]
+    .venv/bin/python scripts/notebook_grid_plain.py [--epochs 100] [--threads N] [--lr 0.1]
 
-Prints each job's final validation and test MSE and the whole grid's wall time.
+Prints each job's final validation and test MSE and wall time, and the whole grid's.
 """
 
 from __future__ import annotations
@@ -62,14 +62,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--threads", type=int, default=available_cores())
+    parser.add_argument(
+        "--lr", type=float, action="append", help="only these learning rates (default: all)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    grid = {**GRID, "lr": tuple(args.lr or GRID["lr"])}
     start = time.perf_counter()
-    for hidden_dim, lr, length, n in itertools.product(*GRID.values()):
+    for hidden_dim, lr, length, n in itertools.product(*grid.values()):
+        job_start = time.perf_counter()
         epochs, val, test = one_job(hidden_dim, lr, length, n, args.epochs)
         print(
             f"hidden_dim={hidden_dim} lr={lr} length={length} n={n}: {epochs} epochs, "
-            f"val MSE {val:.4g}, test MSE {test:.4g}",
+            f"val MSE {val:.4g}, test MSE {test:.4g}, {time.perf_counter() - job_start:.2f} s",
             flush=True,
         )
     print(f"grid wall time: {time.perf_counter() - start:.1f} s")

@@ -119,7 +119,7 @@ class _TrialRunner:
         # when a retried trial runs in the job directory it was interrupted in.
         jobs = [t.user_attrs.get(JOB_ATTR, t.number) for t in study.get_trials(deepcopy=False)]
         self.next_job = 1 + max(jobs, default=-1)
-        self.error: Optional[BaseException] = None  # noqa: UP045
+        self.error: Optional[Exception] = None  # noqa: UP045
 
     def work(self) -> None:
         while True:
@@ -143,7 +143,8 @@ class _TrialRunner:
                 [result] = self.launcher.launch([overrides], initial_job_idx=job)
                 result.return_value  # noqa: B018 (raises what the job raised)
                 self._tell(trial, self.sweep_dir / str(job))
-            except BaseException as e:  # an interrupt or a launcher failure ends the study
+            except Exception as e:  # a launcher failure ends the study
+                # (An interrupt leaves the trial running: resume= retries it.)
                 with self.lock:
                     if self.study._storage.get_trial(trial._trial_id).state.name == "RUNNING":
                         _tell(self.study, trial, None, "FAIL")
