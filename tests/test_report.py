@@ -252,3 +252,20 @@ def test_the_report_warns_when_jobs_ran_different_code(tmp_path):
         "**Warning: the jobs ran different code:** `0.1.0 aaaaaaaa` (3 jobs), "
         "`0.1.0 bbbbbbbb+dirty` (1 jobs)."
     ]
+
+
+def test_run_labels_cut_sampled_numbers_while_they_stay_unique():
+    from seqlab.analysis.sweep import Job
+    from seqlab.analysis.tensorboard_view import run_labels
+
+    axes = ["model.hidden_dim", "model.lr"]
+    jobs = [
+        Job("0", {"model.hidden_dim": "64", "model.lr": "0.0006437200997469248"}, {}),
+        Job("1", {"model.hidden_dim": "64", "model.lr": "0.1"}, {}),
+    ]
+    assert run_labels(jobs, axes) == {
+        "0": "hidden_dim=64,lr=0.0006437",
+        "1": "hidden_dim=64,lr=0.1",
+    }
+    twins = [*jobs, Job("2", {"model.hidden_dim": "64", "model.lr": "0.0006437209"}, {})]
+    assert run_labels(twins, axes)["2"] == "hidden_dim=64,lr=0.0006437209"  # cut, 0 and 2 collide

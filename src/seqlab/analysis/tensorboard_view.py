@@ -35,13 +35,26 @@ def short_names(axes: Sequence[str]) -> dict[str, str]:
 
 def run_labels(jobs: Sequence[Job], axes: Sequence[str]) -> dict[str, str]:
     """{job name: `hidden_dim=64,lr=0.1,seed=2`}: the job's swept values, as a directory
-    name (a `/` in a key or value becomes `_`)."""
-    names = short_names(axes)
-    labels = {}
-    for job in jobs:
-        parts = [f"{names[a]}={job.overrides.get(a, '')}" for a in axes]
-        labels[job.name] = (",".join(parts) or f"job {job.name}").replace("/", "_")
+    name (a `/` in a key or value becomes `_`). Long numbers (a search's sampled values)
+    are cut to 4 significant digits, unless that would give two jobs the same name."""
+    for digits in (4, None):
+        labels = {job.name: _label(job, axes, digits) for job in jobs}
+        if len(set(labels.values())) == len(labels):
+            break
     return labels
+
+
+def _label(job: Job, axes: Sequence[str], digits: int | None) -> str:
+    names = short_names(axes)
+    parts = [f"{names[a]}={_shown(job.overrides.get(a, ''), digits)}" for a in axes]
+    return (",".join(parts) or f"job {job.name}").replace("/", "_")
+
+
+def _shown(value: str, digits: int | None) -> str:
+    number = override_value(value)
+    if digits is None or not isinstance(number, float) or len(value) <= digits + 3:
+        return value
+    return f"{number:.{digits}g}"
 
 
 def link_runs(sweep_dir: Path, labels: dict[str, str]) -> Path:
