@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-all bench lint format clean
+.PHONY: setup run test test-all test-slurm bench lint format clean
 
 setup: $(STAMP)
 
@@ -25,9 +25,13 @@ run: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q $(ARGS)
 
-# Also the tests marked `slow`.
+# Also the tests marked `slow` and `slurm`.
 test-all: lint
 	$(BIN)/python -m pytest -q -m "" $(ARGS)
+
+# The cluster path on a real one-node SLURM (scripts/slurm_local.sh starts it; needs root).
+test-slurm: lint
+	$(BIN)/python -m pytest -q -m slurm $(ARGS)
 
 # seqlab against hand-written baselines; the table goes to outputs/bench/bench.md.
 bench: $(STAMP)

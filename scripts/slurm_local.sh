@@ -3,6 +3,7 @@
 # (hydra/launcher=slurm) for real:
 #
 #   sudo scripts/slurm_local.sh up        # install (Debian/Ubuntu, as root) and start
+#   sudo scripts/slurm_local.sh install   # only install the packages
 #   eval "$(scripts/slurm_local.sh env)"  # point sbatch, sinfo, sacct ... at it
 #   scripts/slurm_local.sh status
 #   sudo scripts/slurm_local.sh down      # stop what `up` started
@@ -141,8 +142,9 @@ status() {
 
 case "${1:-}" in
     up) up ;;
+    install) install_packages ;;
     down) down ;;
     status) status ;;
     env) echo "export SLURM_CONF=$SLURM_CONF" ;;
-    *) die "usage: $0 up|down|status|env" ;;
+    *) die "usage: $0 up|down|status|env|install" ;;
 esac
