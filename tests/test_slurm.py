@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ TINY = [
 
 
 @pytest.fixture(scope="session")
-def cluster() -> dict[str, str]:
+def cluster() -> Iterator[dict[str, str]]:
     """The environment that points SLURM's commands at the running local cluster."""
     if os.geteuid() != 0:
         pytest.skip("real SLURM tests need root to start the local cluster")
@@ -50,11 +51,15 @@ def cluster() -> dict[str, str]:
         if install.returncode != 0:
             reason = (install.stderr or install.stdout).strip().splitlines()[-1:]
             pytest.skip(f"the SLURM packages could not be installed: {' '.join(reason)}")
+    status = subprocess.run([str(SCRIPT), "status"], capture_output=True, text=True)
+    already_up = "slurmctld: running" in status.stdout
     up = subprocess.run([str(SCRIPT), "up"], capture_output=True, text=True, timeout=900)
     assert up.returncode == 0, up.stdout + up.stderr
     conf = subprocess.run([str(SCRIPT), "env"], capture_output=True, text=True, check=True)
     name, _, value = conf.stdout.strip().removeprefix("export ").partition("=")
-    return {name: value}
+    yield {name: value}
+    if not already_up:  # leave the machine as the tests found it
+        subprocess.run([str(SCRIPT), "down"], capture_output=True, text=True)
 
 
 def sacct(env: dict[str, str], *fields: str) -> list[list[str]]:
