@@ -58,6 +58,10 @@ def quiet_lightning() -> None:
         rank_zero.addFilter(_DropTips())
     # Raised inside Lightning against newer torch; nothing a user can act on.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # On any machine with SLURM's commands (a cluster's login node), Lightning suggests
+    # `srun` for every run started without it; seqlab's local runs mean to run locally, and
+    # its SLURM jobs come through the launcher.
+    warnings.filterwarnings("ignore", message=r".*`srun` command is available on your system")
 
 
 def setup_torch(cfg: DictConfig, parallel_jobs: int = 1) -> int:
