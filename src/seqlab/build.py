@@ -92,14 +92,14 @@ def build_trainer(cfg: DictConfig, callbacks: list[L.Callback], loggers: list[An
     is true; either one turns it off. (Lightning would otherwise add a default bar of its
     own when the callback is null: with its redraw thread that cost 12% of a small job.)
     """
-    enabled = bool(cfg.trainer.get("enable_progress_bar", True))
-    if not enabled:
-        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
-    enabled = enabled and any(isinstance(c, ProgressBar) for c in callbacks)
+    bars = [c for c in callbacks if isinstance(c, ProgressBar)]
+    shown = bool(bars) and bool(cfg.trainer.get("enable_progress_bar", True))
+    if not shown:
+        callbacks = [c for c in callbacks if c not in bars]
     return instantiate(
         cfg.trainer,
         callbacks=callbacks,
         logger=loggers or False,
         plugins=[AtomicCheckpointIO()],
-        enable_progress_bar=enabled,
+        enable_progress_bar=shown,
     )

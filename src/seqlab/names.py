@@ -52,7 +52,8 @@ DEFAULT_MONITOR = VAL_LOSS
 
 # The config node through which a search trial's job finds its trial (seqlab.search); its
 # keys are the sweeper's bookkeeping, not settings a sweep varies.
-TRIAL_PREFIX = "trial."
+TRIAL = "trial"
+TRIAL_PREFIX = f"{TRIAL}."
 
 # Run statuses, as metrics.json and the report give them.
 RUNNING = "running"  # training now (or killed while it was)

@@ -260,15 +260,16 @@ def open_trial(trial_cfg: Any) -> Any:
     return trial_by_number(study, int(trial_cfg.number))
 
 
-def outcome(metrics: dict[str, Any]) -> tuple[str, float | None]:
-    """How a job's trial ended, from its metrics.json: ("COMPLETE", best monitored value),
-    ("PRUNED", None), or ("FAIL", None) for a failed or diverged run."""
+def outcome(metrics: dict[str, Any], monitor: str | None = None) -> tuple[str, float | None]:
+    """How a job's trial ended, from its metrics.json: ("COMPLETE", best value of `monitor`,
+    by default the run's own monitored metric), ("PRUNED", None), or ("FAIL", None) for a
+    failed or diverged run."""
     from seqlab.names import COMPLETED, PRUNED
 
     status = metrics.get("status")
     if status == PRUNED:
         return "PRUNED", None
-    value = metrics.get("best", {}).get(metrics.get("monitor", ""))
+    value = metrics.get("best", {}).get(monitor or metrics.get("monitor", ""))
     if status == COMPLETED and isinstance(value, (int, float)) and math.isfinite(value):
         return "COMPLETE", float(value)
     return "FAIL", None

@@ -38,6 +38,7 @@ from seqlab.names import (
     LOSS,
     PRUNED,
     RUNNING,
+    TRIAL,
     recorded_name,
 )
 from seqlab.provenance import code_provenance, describe_device
@@ -117,7 +118,7 @@ def _build_run(cfg: DictConfig, parallel_jobs: int) -> _Run:
     model = build(cfg.model, **datamodule.model_kwargs())
     history = MetricHistory(cfg.monitor.metric, cfg.monitor.mode)
     guard = DivergenceGuard()
-    trial = open_trial(cfg.get("trial"))
+    trial = open_trial(cfg.get(TRIAL))
     pruning = TrialPruning(trial, cfg.monitor.metric) if trial is not None else None
     callbacks = [
         *build_all(cfg.get("callbacks")),
@@ -228,7 +229,7 @@ def hyperparameters(cfg: DictConfig) -> dict[str, Any]:
     from hydra.core.hydra_config import HydraConfig
 
     # `trial` is a search trial's bookkeeping (seqlab.search), not a setting.
-    skipped = ("paths", "hydra", "logger", "trial")
+    skipped = ("paths", "hydra", "logger", TRIAL)
     tree = {k: to_plain(cfg[k]) for k in cfg if k not in skipped}
     params = flat_scalars(tree)
     if HydraConfig.initialized():

@@ -15,6 +15,7 @@ in the sweep directory, and stop when the pruner says so (seqlab.callbacks.pruni
 
 # No `from __future__ import annotations`: see basic.py.
 import logging
+import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ from hydra.core.plugins import Plugins
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
+
+from seqlab.names import TRIAL_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +138,9 @@ class _TrialRunner:
             overrides = [
                 *self.fixed,
                 *_overrides(trial.params),
-                f"trial.number={trial.number}",
-                f"trial.study={_quoted(self.study.study_name)}",
-                f"trial.sweep_dir={_quoted(str(self.sweep_dir.resolve()))}",
+                f"{TRIAL_PREFIX}number={trial.number}",
+                f"{TRIAL_PREFIX}study={_quoted(self.study.study_name)}",
+                f"{TRIAL_PREFIX}sweep_dir={_quoted(str(self.sweep_dir.resolve()))}",
             ]
             try:
                 [result] = self.launcher.launch([overrides], initial_job_idx=job)
@@ -203,9 +206,7 @@ def _trials_wanted(settings: Any, space: dict) -> int:
         return settings.n_trials
     from seqlab.search import grid_values
 
-    size = 1
-    for values in grid_values(space).values():
-        size *= len(values)
+    size = math.prod(len(values) for values in grid_values(space).values())
     if size < settings.n_trials:
         log.info("hydra.sweeper.n_trials=%d: the grid has %d points", settings.n_trials, size)
     return min(settings.n_trials, size)

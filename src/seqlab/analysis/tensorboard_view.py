@@ -37,15 +37,15 @@ def run_labels(jobs: Sequence[Job], axes: Sequence[str]) -> dict[str, str]:
     """{job name: `hidden_dim=64,lr=0.1,seed=2`}: the job's swept values, as a directory
     name (a `/` in a key or value becomes `_`). Long numbers (a search's sampled values)
     are cut to 4 significant digits, unless that would give two jobs the same name."""
+    names = short_names(axes)
     for digits in (4, None):
-        labels = {job.name: _label(job, axes, digits) for job in jobs}
+        labels = {job.name: _label(job, axes, names, digits) for job in jobs}
         if len(set(labels.values())) == len(labels):
             break
     return labels
 
 
-def _label(job: Job, axes: Sequence[str], digits: int | None) -> str:
-    names = short_names(axes)
+def _label(job: Job, axes: Sequence[str], names: dict[str, str], digits: int | None) -> str:
     parts = [f"{names[a]}={_shown(job.overrides.get(a, ''), digits)}" for a in axes]
     return (",".join(parts) or f"job {job.name}").replace("/", "_")
 

@@ -13,8 +13,9 @@ from omegaconf import DictConfig
 
 from seqlab.cli.common import check, checked, parallel_jobs, run_hydra_app, shown
 from seqlab.config import CONFIG_DIR, ConfigError
-from seqlab.names import COMPLETED, FAILED, recorded_name
+from seqlab.names import FAILED, recorded_name
 from seqlab.rundir import failure, record_failure
+from seqlab.search import outcome
 
 log = logging.getLogger("seqlab")
 
@@ -22,11 +23,10 @@ log = logging.getLogger("seqlab")
 def objective(metrics: dict, cfg: DictConfig) -> float:
     """The value a Hydra sweeper optimises: the best monitored metric; the worst possible
     value (+inf when minimising, -inf when maximising) for a job that failed or diverged."""
-    worst = math.inf if cfg.monitor.mode == "min" else -math.inf
-    if metrics.get("status") != COMPLETED:
-        return worst
-    best = metrics.get("best", {}).get(recorded_name(cfg.monitor.metric), math.nan)
-    return best if math.isfinite(best) else worst
+    _, best = outcome(metrics, recorded_name(cfg.monitor.metric))
+    if best is not None:
+        return best
+    return math.inf if cfg.monitor.mode == "min" else -math.inf
 
 
 def train_task(cfg: DictConfig) -> float:
