@@ -14,11 +14,14 @@
 # when they are not running (and stops them again on `down` only if it started them),
 # creates the MariaDB user `slurm` and the database `seqlab_slurm_acct`, then slurmdbd,
 # slurmctld and slurmd, registers the cluster `seqlab`, an account and the current user,
-# and waits until the node is idle. Running `up` again is harmless.
+# and waits until the node is idle. Running `up` again is harmless; it restarts the SLURM
+# daemons when the config it writes has changed. A requeued job waits
+# $SEQLAB_SLURM_REQUEUE_DELAY_S seconds (default 30; SLURM's own default is 120).
 set -euo pipefail
 
 DIR=${SEQLAB_SLURM_DIR:-/tmp/seqlab-slurm}
 CLUSTER=seqlab
+REQUEUE_DELAY_S=${SEQLAB_SLURM_REQUEUE_DELAY_S:-30}
 PACKAGES=(slurmctld slurmd slurm-client slurmdbd munge mariadb-server)
 export SLURM_CONF=$DIR/slurm.conf
 
@@ -78,6 +81,11 @@ AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStorageEnforce=associations
 JobCompType=jobcomp/none
+# A requeued job waits cred_expire seconds (reason BeginTime) before it may start again,
+# and then for the next pass of the scheduler over pending jobs; SLURM's defaults are 120 s
+# and 60 s. Shorter here, so that a requeue costs a test less time.
+AuthInfo=cred_expire=$REQUEUE_DELAY_S
+SchedulerParameters=sched_interval=5
 NodeName=$host CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
@@ -98,10 +106,18 @@ EOF
 
 running() { [ -f "$DIR/$1.pid" ] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
 
+stop_daemon() {  # stop_daemon <name>: stop it and wait until it is gone
+    kill "$(cat "$DIR/$1.pid")"
+    for _ in $(seq 150); do running "$1" || return 0; sleep 0.2; done
+    die "$1 did not stop within 30s"
+}
+
 up() {
     install_packages
     [ "$(id -u)" -eq 0 ] || die "run 'up' as root (SLURM's daemons and services need it)"
     mkdir -p "$DIR"
+    local before
+    before=$(cat "$DIR/slurm.conf" 2>/dev/null || true)
     write_configs
     start_service munge munge -n
     start_service mariadb mysqladmin ping
@@ -112,6 +128,9 @@ up() {
     sacctmgr -i -Q add cluster "$CLUSTER" >/dev/null 2>&1 || true
     sacctmgr -i -Q add account seqlab Cluster="$CLUSTER" >/dev/null 2>&1 || true
     sacctmgr -i -Q add user "$(id -un)" Account=seqlab >/dev/null 2>&1 || true
+    if [ "$before" != "$(cat "$DIR/slurm.conf")" ]; then  # a changed config needs a restart
+        for daemon in slurmd slurmctld; do running "$daemon" && stop_daemon "$daemon"; done
+    fi
     running slurmctld || slurmctld
     wait_for 60 slurmctld scontrol ping
     running slurmd || slurmd
@@ -122,7 +141,7 @@ up() {
 down() {
     command -v scancel >/dev/null && scancel --full --user "$(id -un)" 2>/dev/null || true
     for daemon in slurmd slurmctld slurmdbd; do
-        running "$daemon" && kill "$(cat "$DIR/$daemon.pid")" && say "stopped $daemon"
+        running "$daemon" && stop_daemon "$daemon" && say "stopped $daemon"
     done
     for service in mariadb munge; do
         if [ -f "$DIR/started-$service" ]; then

@@ -1,4 +1,5 @@
-"""Clusters: SLURM jobs (through a fake SLURM), submitit_local, DDP on CPU, exact resume."""
+"""Clusters without SLURM: submitit_local, DDP on CPU, exact resume. (SLURM itself: the
+real-cluster tests of tests/test_slurm.py.)"""
 
 import json
 import os
@@ -8,14 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from seqlab.data.batches import TensorBatches
 from seqlab.models.regressor_module import RegressorModule
 from seqlab.train import train
-from tests import fake_slurm
 from tests.conftest import QUIET, SMALL_SUM, assert_run_contract, compose_train, run_cli
 
 SMALL = [*SMALL_SUM, *QUIET]
@@ -25,72 +25,6 @@ def sweep_jobs(cwd: Path) -> list[Path]:
     sweeps = list((cwd / "outputs" / "multiruns").glob("*/*"))
     assert len(sweeps) == 1, sweeps
     return sorted((p for p in sweeps[0].iterdir() if p.is_dir() and p.name.isdigit()), key=str)
-
-
-@pytest.fixture
-def slurm(tmp_path: Path) -> dict[str, str]:
-    """Environment with fake SLURM commands first on PATH; the jobs' states under `state`."""
-    fake_slurm.install(tmp_path / "slurm_bin")
-    return {
-        "PATH": f"{tmp_path / 'slurm_bin'}{os.pathsep}{os.environ['PATH']}",
-        "FAKE_SLURM_DIR": str(tmp_path / "slurm_state"),
-    }
-
-
-def slurm_records(env: dict[str, str], settled: bool = True) -> list[dict]:
-    """The fake SLURM's job records; `settled`: once every job has ended (submitit may read
-    a job's result a moment before its batch script exits)."""
-    deadline = time.time() + 30
-    while True:
-        paths = sorted(Path(env["FAKE_SLURM_DIR"]).glob("jobs/*.json"))
-        records = [json.loads(p.read_text()) for p in paths]
-        ended = all(r["state"] in fake_slurm.FINISHED for r in records)
-        if not settled or ended or time.time() > deadline:
-            return records
-        time.sleep(0.2)
-
-
-def test_slurm_sweep_submits_a_job_array_and_completes(cli_cwd, slurm):
-    result = run_cli(
-        [
-            "seqlab-train",
-            "-m",
-            "hydra/launcher=slurm",
-            "hydra.launcher.gpus_per_node=0",
-            "hydra.launcher.cpus_per_task=1",
-            "hydra.launcher.partition=debug",
-            "hydra.launcher.array_parallelism=2",
-            "+hydra.launcher.additional_parameters.constraint=cpu",
-            *SMALL,
-            "model.hidden_dim=8,16",
-        ],
-        cli_cwd,
-        **slurm,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    jobs = sweep_jobs(cli_cwd)
-    assert [j.name for j in jobs] == ["0", "1"]
-    hidden = set()
-    for job in jobs:
-        metrics = assert_run_contract(job)
-        assert metrics["threads"] == 1  # SLURM_CPUS_PER_TASK
-        hidden.add(OmegaConf.load(job / ".hydra" / "config.yaml").model.hidden_dim)
-    assert hidden == {8, 16}
-    # One array of two tasks went through sbatch, with the preset's #SBATCH lines.
-    records = slurm_records(slurm)
-    assert len(records) == 2 and {r["env"]["SLURM_ARRAY_TASK_ID"] for r in records} == {"0", "1"}
-    assert [r["state"] for r in records] == ["COMPLETED"] * 2
-    script = Path(records[0]["script"]).read_text()
-    for line in (
-        "#SBATCH --array=0-1%2",
-        "#SBATCH --partition=debug",
-        "#SBATCH --cpus-per-task=1",
-        "#SBATCH --constraint=cpu",
-        "#SBATCH --signal=USR2@120",
-    ):
-        assert line in script, f"{line} not in the job script:\n{script}"
-    summary = (jobs[0].parent / "summary.md").read_text()
-    assert "2 jobs: 2 completed" in summary
 
 
 def test_submitit_local_runs_the_same_sweep(cli_cwd):
@@ -182,6 +116,39 @@ def test_resume_after_sigkill_is_exact(cli_cwd):
         assert got["val/mse"] == want["val/mse"]
 
 
+class SigtermAt(L.Callback):
+    """Sends its own process SIGTERM at the end of epoch `epoch`, as SLURM does to a job it
+    requeues, preempts or cancels."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch + 1 == self.epoch:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_a_run_stopped_by_sigterm_says_so_and_resumes(tmp_path):
+    """SIGTERM (a SLURM requeue): Lightning stops at the next step; metrics.json says
+    `interrupted`, with the epochs trained. Started again, the run resumes; `attempts`
+    counts both starts and `wall_s` adds up their times."""
+    args = [*SMALL, "trainer.max_epochs=6"]
+    sigterm = [f"+callbacks.sigterm._target_={__name__}.SigtermAt", "+callbacks.sigterm.epoch=3"]
+    with pytest.raises(SystemExit):  # Lightning's SIGTERMException
+        train(compose_train([*args, *sigterm], tmp_path))
+    stopped = json.loads((tmp_path / "metrics.json").read_text())
+    assert stopped["status"] == "interrupted" and stopped["interrupted_by"] == "SIGTERM"
+    assert [row["epoch"] for row in stopped["history"]] == [1, 2, 3]
+    assert stopped["best"]["epoch"] in (1, 2, 3)
+    assert stopped["attempts"] == 1 and stopped["wall_s"] > 0
+
+    metrics = train(compose_train(args, tmp_path))
+    assert metrics["status"] == "completed" and metrics["attempts"] == 2
+    assert 1 <= metrics["resumed_after_epoch"] <= 3
+    assert [row["epoch"] for row in metrics["history"]] == [1, 2, 3, 4, 5, 6]
+    assert metrics["wall_s"] > stopped["wall_s"]
+
+
 def test_tensor_batches_deal_each_process_its_own_share():
     n = 10
     data = {"x": torch.arange(n)}
@@ -245,57 +212,3 @@ def test_ddp_on_two_cpu_processes(cli_cwd):
         pred = model(val["x"]) / cfg.data.target_scale
     full_mse = torch.mean((pred - val["y"] / cfg.data.target_scale) ** 2).item()
     assert metrics["best"]["val/mse"] == pytest.approx(full_mse, rel=1e-5)
-
-
-def _slurm_sweep_interrupted(cwd: Path, env: dict[str, str], interrupt: list[str]) -> Path:
-    """Run a one-job sweep through the fake SLURM; once its job has finished 2 epochs, run
-    the `interrupt` command (a SLURM command); wait for the sweep; return the job's dir."""
-    script = Path(sys.executable).parent / "seqlab-train"
-    args = ["-m", "hydra/launcher=slurm", "hydra.launcher.gpus_per_node=0"]
-    args += ["hydra.launcher.cpus_per_task=1", *RESUME, "trainer.max_epochs=10"]
-    full_env = {**os.environ, "SEQLAB_OUTPUT_ROOT": str(cwd / "outputs"), **env}
-    proc = subprocess.Popen(
-        [str(script), *args],
-        cwd=cwd,
-        env=full_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.time() + 120
-        while not list((cwd / "outputs").glob("multiruns/*/*/0")):
-            assert time.time() < deadline and proc.poll() is None, "the job never started"
-            time.sleep(0.1)
-        (job,) = sweep_jobs(cwd)
-        _wait_for_epochs(job, 2, proc, limit=120)
-        (record,) = Path(env["FAKE_SLURM_DIR"]).glob("jobs/*.json")
-        subprocess.run([*interrupt, record.stem], env=full_env, check=True)
-        _, stderr = proc.communicate(timeout=300)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, stderr[-3000:]
-    return job
-
-
-@pytest.mark.slow
-def test_slurm_requeue_resumes_the_job_in_its_run_directory(cli_cwd, slurm):
-    job = _slurm_sweep_interrupted(cli_cwd, slurm, ["scontrol", "requeue"])
-    (record,) = slurm_records(slurm)
-    assert record["requeued"] == 1 and record["state"] == "COMPLETED"
-    metrics = assert_run_contract(job)
-    assert metrics["resumed_from"].endswith("checkpoints/last.ckpt")
-    assert 2 <= metrics["resumed_after_epoch"] < 10
-    assert [row["epoch"] for row in metrics["history"]] == list(range(1, 11))
-
-
-@pytest.mark.slow
-def test_sigusr1_checkpoints_requeues_and_resumes(cli_cwd, slurm):
-    """SLURM's warning signal: Lightning saves hpc_ckpt_1.ckpt and requeues the job (through
-    scontrol); the requeued job resumes from that checkpoint, the newest one."""
-    job = _slurm_sweep_interrupted(cli_cwd, slurm, ["scancel", "--signal=USR1"])
-    (record,) = slurm_records(slurm)
-    assert record["requeued"] == 1 and record["state"] == "COMPLETED"
-    metrics = assert_run_contract(job)
-    assert metrics["resumed_from"].endswith("hpc_ckpt_1.ckpt")
-    assert metrics["epochs"] == 10

@@ -269,3 +269,28 @@ def test_run_labels_cut_sampled_numbers_while_they_stay_unique():
     }
     twins = [*jobs, Job("2", {"model.hidden_dim": "64", "model.lr": "0.0006437209"}, {})]
     assert run_labels(twins, axes)["2"] == "hidden_dim=64,lr=0.0006437209"  # cut, 0 and 2 collide
+
+
+def test_a_sweep_whose_jobs_did_not_all_finish_says_which_in_one_line(tmp_path):
+    from seqlab.callbacks.hydra import unfinished_jobs
+
+    sweep = tmp_path
+    make_job(sweep, 0, {"model.lr": "0.1"}, done(0.5))
+    make_job(sweep, 1, {"model.lr": "0.2"}, {"status": "failed", "error": "ValueError: x"})
+    assert unfinished_jobs(sweep) is None  # a failed job is finished with, as the sweep meant
+    make_job(sweep, 2, {"model.lr": "0.3"}, {**done(0.4), "status": "interrupted"})
+    make_job(sweep, 3, {"model.lr": "0.4"}, None)  # submitted, never started
+    assert unfinished_jobs(sweep) == (
+        "2 of 4 jobs did not finish (1 interrupted, 1 pending: jobs 2 3); run the same "
+        f"command with resume={sweep} to carry the sweep on"
+    )
+    summary = write_report(sweep).read_text()
+    assert "4 jobs: 1 completed, 1 failed, 1 interrupted, 1 pending." in summary
+
+
+def test_resume_is_no_setting_of_a_resumed_sweeps_jobs(tmp_path):
+    """Jobs run again by `resume=` carry that override; the ones left alone do not."""
+    sweep = tmp_path
+    make_job(sweep, 0, {"model.lr": "0.1"}, done(0.5))
+    make_job(sweep, 1, {"model.lr": "0.2", "resume": str(sweep)}, done(0.4))
+    assert swept_axes(read_jobs(sweep)) == ["model.lr"]

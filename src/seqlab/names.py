@@ -54,6 +54,8 @@ DEFAULT_MONITOR = VAL_LOSS
 # keys are the sweeper's bookkeeping, not settings a sweep varies.
 TRIAL = "trial"
 TRIAL_PREFIX = f"{TRIAL}."
+# `resume=<dir>`: which directory a command carries on, not a setting of its runs.
+RESUME = "resume"
 
 # Run statuses, as metrics.json and the report give them.
 RUNNING = "running"  # training now (or killed while it was)
@@ -62,4 +64,8 @@ FAILED = "failed"  # raised an error: metrics.json holds it under `error`
 DIVERGED = "diverged"  # a loss became NaN or infinite; training stopped there
 PRUNED = "pruned"  # a search trial stopped early by its study's pruner (`pruned_at`)
 PENDING = "pending"  # a sweep job that has not started (no metrics.json yet; report only)
+# Stopped from outside before it finished: a signal (SLURM's requeue, preemption, time limit
+# or scancel; Ctrl-C) or an exit (submitit's, when it requeues a job before its time limit).
+# Started again in its directory, it resumes from its last checkpoint.
+INTERRUPTED = "interrupted"
 FINISHED = (COMPLETED, DIVERGED, PRUNED)  # a run in these states is not trained again

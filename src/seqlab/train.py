@@ -16,6 +16,7 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
 from seqlab.analysis.base import RunContext, run_analyses
@@ -35,8 +36,10 @@ from seqlab.names import (
     DIVERGED,
     FAILED,
     FINISHED,
+    INTERRUPTED,
     LOSS,
     PRUNED,
+    RESUME,
     RUNNING,
     TRIAL,
     recorded_name,
@@ -52,10 +55,12 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     """Train (and test) the model that `cfg` describes; return what metrics.json holds.
 
     The run directory is `cfg.paths.output_dir`. A directory that already holds a run
-    carries on from it: a finished run (completed or diverged) is returned as it is, and an
-    interrupted or failed one resumes from checkpoints/last.ckpt. metrics.json says
-    "running" while training and "failed" (with the error) if anything raises; the
-    exception is then re-raised.
+    carries on from it: a finished run (completed, diverged or pruned) is returned as it
+    is, and an interrupted or failed one resumes from its latest checkpoint. metrics.json
+    says "running" while training; "interrupted" if a signal or an exit stops it (SLURM's
+    requeue, preemption, time limit or scancel; Ctrl-C), "failed" (with the error) if
+    anything else raises, both with the epochs trained so far; the exception is re-raised.
+    `attempts` counts the starts in this directory, and `wall_s` adds up their times.
     """
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -69,19 +74,44 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
         log.info("removed %d unfinished file(s) a killed run left behind", len(stale))
     resume_from = cfg.get("ckpt_path") or _resume_point(run_dir, previous)
     monitor, mode = recorded_name(cfg.monitor.metric), cfg.monitor.mode
-    start = time.time()
+    # Earlier attempts' time; one killed outright (SIGKILL) could not record its own.
+    earlier_s, start = float(previous.get("wall_s", 0.0)), time.time()
     fields = dict(status=RUNNING, monitor=monitor, mode=mode, seed=cfg.seed)
+    fields.update(attempts=previous.get("attempts", 1) + 1 if previous else 1, wall_s=earlier_s)
     record = RunRecord(run_dir, write=writer, **fields, provenance=code_provenance())
     if resume_from:
         record.update(resumed_from=str(resume_from))
+    run = None
     try:
-        result = _fit_and_test(cfg, run_dir, resume_from, parallel_jobs)
-    except BaseException as e:  # KeyboardInterrupt too: the record must not say "running"
-        record.update(status=FAILED, error=failure(e), wall_s=_since(start))
+        run = _build_run(cfg, parallel_jobs)
+        result = _fit_and_test(run, cfg, run_dir, resume_from)
+    except BaseException as e:  # a signal or an exit too: the record must not say "running"
+        history = run.history.history if run else []
+        stopped = isinstance(e, (KeyboardInterrupt, SystemExit))
+        how = {"interrupted_by": _interruption(e)} if stopped else {"error": failure(e)}
+        record.update(
+            status=INTERRUPTED if stopped else FAILED,
+            **how,
+            best=(run.history.best() if run else None) or {},
+            epochs=len(history),
+            history=history,
+            wall_s=earlier_s + _since(start),
+        )
         raise
-    record.update(**result, wall_s=_since(start))
+    record.update(**result, wall_s=round(earlier_s + _since(start), 3))
     log.info("status %s, best %s = %s", result["status"], monitor, result["best"].get(monitor))
     return record.data
+
+
+def _interruption(stop: KeyboardInterrupt | SystemExit) -> str:
+    """What stopped a run from outside, as metrics.json's `interrupted_by` says it."""
+    if isinstance(stop, SIGTERMException):  # Lightning's, at the first step after SIGTERM
+        return "SIGTERM"
+    if isinstance(stop, KeyboardInterrupt):
+        return "SIGINT"
+    # submitit exits with -1 from its handler of the signal before a time limit, once it
+    # has requeued the job; Lightning turns Ctrl-C into an exit with 1.
+    return f"exit {stop.code}"
 
 
 def _resume_point(run_dir: Path, previous: dict[str, Any]) -> str | None:
@@ -134,9 +164,8 @@ def _build_run(cfg: DictConfig, parallel_jobs: int) -> _Run:
 
 
 def _fit_and_test(
-    cfg: DictConfig, run_dir: Path, resume_from: str | None, parallel_jobs: int
+    run: _Run, cfg: DictConfig, run_dir: Path, resume_from: str | None
 ) -> dict[str, Any]:
-    run = _build_run(cfg, parallel_jobs)
     params = hyperparameters(cfg)
     log_hparams(run.trainer, params)  # now, so that a run still training shows its settings
     if resume_from:
@@ -228,8 +257,8 @@ def hyperparameters(cfg: DictConfig) -> dict[str, Any]:
     whatever a sweep varies is a hyperparameter TensorBoard can show."""
     from hydra.core.hydra_config import HydraConfig
 
-    # `trial` is a search trial's bookkeeping (seqlab.search), not a setting.
-    skipped = ("paths", "hydra", "logger", TRIAL)
+    # `trial` (a search trial's bookkeeping) and `resume` are not settings.
+    skipped = ("paths", "hydra", "logger", TRIAL, RESUME)
     tree = {k: to_plain(cfg[k]) for k in cfg if k not in skipped}
     params = flat_scalars(tree)
     if HydraConfig.initialized():

@@ -155,10 +155,15 @@ class _TrialRunner:
                 return
 
     def _tell(self, trial: Any, run_dir: Path) -> None:
+        from seqlab.names import INTERRUPTED
         from seqlab.rundir import read_metrics
         from seqlab.search import outcome
 
-        state, value = outcome(read_metrics(run_dir))
+        metrics = read_metrics(run_dir)
+        if metrics.get("status") == INTERRUPTED:  # e.g. its SLURM job was cancelled
+            log.warning("trial %d was interrupted: resume= retries it", trial.number)
+            return  # left running, as a killed sweep leaves it
+        state, value = outcome(metrics)
         with self.lock:
             trial.set_user_attr("status", state.lower())
             _tell(self.study, trial, value, state)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import yaml
 
 from seqlab.analysis.tables import markdown_table, write_csv
-from seqlab.names import COMPLETED, DEFAULT_MONITOR, FAILED, PENDING, TRIAL_PREFIX
+from seqlab.names import COMPLETED, DEFAULT_MONITOR, FAILED, PENDING, RESUME, TRIAL_PREFIX
 from seqlab.provenance import code_label
 from seqlab.rundir import METRICS_FILE
 
@@ -53,9 +53,10 @@ def read_jobs(sweep_dir: Path) -> list[Job]:
     for overrides_file in sweep_dir.glob("*/.hydra/overrides.yaml"):
         job_dir = overrides_file.parent.parent
         items = yaml.safe_load(overrides_file.read_text()) or []
-        # A search trial's own `trial.*` bookkeeping is no setting of the job.
+        # A search trial's own `trial.*` bookkeeping, and `resume=` (given to the jobs of a
+        # resumed sweep that ran again), are no settings of the job.
         pairs = (item.split("=", 1) for item in items if "=" in item)
-        overrides = {k: v for k, v in pairs if not k.startswith(TRIAL_PREFIX)}
+        overrides = {k: v for k, v in pairs if not k.startswith(TRIAL_PREFIX) and k != RESUME}
         metrics_file = job_dir / METRICS_FILE
         metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
         jobs.append(Job(job_dir.name, overrides, metrics))

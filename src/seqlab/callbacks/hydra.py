@@ -35,7 +35,12 @@ class LauncherCheck(Callback):
 
 class SweepReportCallback(Callback):
     """Write the sweep report when a multirun ends (also if some jobs failed). Jobs that
-    differ only in one of `replicate_keys` are replicates of one setting."""
+    differ only in one of `replicate_keys` are replicates of one setting.
+
+    A sweep some of whose jobs did not finish (a SLURM array cancelled, jobs out of time)
+    then ends with one line saying so and exit status 1: `resume=<sweep dir>` carries it
+    on. Failed jobs do not count: the sweep went on without them, as it meant to.
+    """
 
     def __init__(self, replicate_keys: Sequence[str] = ("seed",)) -> None:
         self.replicate_keys = list(replicate_keys)
@@ -53,3 +58,26 @@ class SweepReportCallback(Callback):
             return
         print(f"Sweep report: {path}")
         print(f"Compare the jobs with: tensorboard --logdir {sweep_dir / 'tensorboard'}")
+        if unfinished := unfinished_jobs(sweep_dir):
+            print(f"seqlab-train: error: {unfinished}", file=sys.stderr)
+            sys.exit(1)
+
+
+def unfinished_jobs(sweep_dir: Path) -> str | None:
+    """One line on the jobs of a sweep that neither finished nor failed, or None."""
+    from collections import Counter
+
+    from seqlab.analysis.sweep import read_jobs
+    from seqlab.names import FAILED, FINISHED
+
+    jobs = read_jobs(sweep_dir)
+    left = [job for job in jobs if job.status not in (*FINISHED, FAILED)]
+    if not left:
+        return None
+    counts = Counter(job.status for job in left)
+    how = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    names = " ".join(job.name for job in left)
+    return (
+        f"{len(left)} of {len(jobs)} jobs did not finish ({how}: jobs {names}); run the same "
+        f"command with resume={sweep_dir} to carry the sweep on"
+    )

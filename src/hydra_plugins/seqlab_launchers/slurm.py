@@ -1,0 +1,117 @@
+"""hydra/launcher=slurm: hydra-submitit-launcher's SLURM launcher, for sweeps that get
+interrupted and resumed.
+
+What it does differently:
+- Each job's directory and `.hydra/overrides.yaml` are written at submission, so the report
+  lists a job that waits in the queue (or was cancelled before it started) as pending.
+- A job that ends without a result (cancelled, timed out more often than `max_num_timeout`
+  allows, lost with its node) does not end the sweep while the other jobs still run: each
+  is waited for, and each one without a result is logged in one line with its SLURM state.
+  The sweep's report lists it, and seqlab-train ends non-zero (SweepReportCallback).
+- With `resume=<sweep dir>`, jobs whose directory holds a finished run are not submitted
+  again: the array holds only the jobs still to do.
+"""
+
+# No `from __future__ import annotations`: Hydra's plugin scan imports this module.
+import copy
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.core.singleton import Singleton
+from hydra.core.utils import JobReturn, JobStatus, filter_overrides
+from hydra_plugins.hydra_submitit_launcher import submitit_launcher
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+log = logging.getLogger(__name__)
+
+
+class SlurmLauncher(submitit_launcher.SlurmLauncher):
+    """One SLURM job array per batch of the sweep (see the module's docstring)."""
+
+    def launch(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    ) -> Sequence[JobReturn]:
+        from seqlab.names import FINISHED, RESUME
+        from seqlab.rundir import read_metrics
+
+        assert self.config is not None
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        log.info(f"Submitit 'slurm' sweep output dir : {sweep_dir}")
+        job_dir = _job_dirs(self.config)
+        resuming = bool(self.config.get(RESUME))
+        results: dict[int, JobReturn] = {}
+        todo = []
+        for num, overrides in enumerate(job_overrides, start=initial_job_idx):
+            status = read_metrics(job_dir(num)).get("status") if resuming else None
+            if status in FINISHED:
+                log.info(f"\t#{num} : {status} already, not submitted again")
+                results[num] = JobReturn(overrides=list(overrides), status=JobStatus.COMPLETED)
+                continue
+            log.info(f"\t#{num} : {' '.join(filter_overrides(overrides))}")
+            _write_overrides(job_dir(num), overrides)
+            todo.append((list(overrides), "hydra.sweep.dir", num, f"job_id_for_{num}"))
+        if todo:
+            state = Singleton.get_state()
+            params = [(*job, state) for job in todo]
+            jobs = self._executor().map_array(self, *zip(*params, strict=True))
+            for (overrides, _, num, _), job in zip(todo, jobs, strict=True):
+                results[num] = _result(job, num, overrides)
+        return [results[num] for num in sorted(results)]
+
+    def _executor(self) -> Any:
+        """submitit's executor with the launcher's parameters (as the base launcher sets
+        them up)."""
+        import submitit
+        from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
+
+        init_keys = {"submitit_folder", "max_num_timeout"}
+        executor = submitit.AutoExecutor(
+            cluster=self._EXECUTOR,
+            folder=self.params["submitit_folder"],
+            slurm_max_num_timeout=self.params["max_num_timeout"],
+        )
+        base = set(OmegaConf.structured(BaseQueueConf).keys())
+        executor.update_parameters(
+            **{
+                key if key in base else f"{self._EXECUTOR}_{key}": value
+                for key, value in self.params.items()
+                if key not in init_keys
+            }
+        )
+        return executor
+
+
+def _job_dirs(config: DictConfig) -> Any:
+    """A function from job number to the job's directory (hydra.sweep.dir/subdir)."""
+    config = copy.deepcopy(config)  # hydra.job.num is set on a copy
+
+    def job_dir(num: int) -> Path:
+        with open_dict(config):
+            config.hydra.job.num = num
+        return Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
+
+    return job_dir
+
+
+def _write_overrides(job_dir: Path, overrides: Sequence[str]) -> None:
+    """The job's `.hydra/overrides.yaml`, as Hydra writes it when the job starts."""
+    path = job_dir / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(OmegaConf.create(list(overrides)), path)
+
+
+def _result(job: Any, num: int, overrides: list[str]) -> JobReturn:
+    """The job's own JobReturn, waited for; one that ended without a result (cancelled,
+    out of time, its node lost) is logged and counts as done: its directory says how far
+    it got, and `resume=` carries it on."""
+    from submitit.core.utils import UncompletedJobError
+
+    try:
+        return job.results()[0]
+    except UncompletedJobError:
+        log.warning(f"job {num} (SLURM job {job.job_id}) ended without a result: {job.state}")
+        return JobReturn(overrides=overrides, status=JobStatus.COMPLETED)
