@@ -128,24 +128,31 @@ class SigtermAt(L.Callback):
             os.kill(os.getpid(), signal.SIGTERM)
 
 
-def test_a_run_stopped_by_sigterm_says_so_and_resumes(tmp_path):
+@pytest.mark.parametrize("stop_at", [3, 6])
+def test_a_run_stopped_by_sigterm_says_so_and_resumes(tmp_path, stop_at):
     """SIGTERM (a SLURM requeue): Lightning stops at the next step; metrics.json says
     `interrupted`, with the epochs trained. Started again, the run resumes; `attempts`
-    counts both starts and `wall_s` adds up their times."""
+    counts both starts and `wall_s` adds up their times. Stopped after its last epoch (in
+    its test), the resumed run trains nothing and still reports its final epoch."""
     args = [*SMALL, "trainer.max_epochs=6"]
-    sigterm = [f"+callbacks.sigterm._target_={__name__}.SigtermAt", "+callbacks.sigterm.epoch=3"]
+    sigterm = [f"+callbacks.sigterm._target_={__name__}.SigtermAt"]
+    sigterm.append(f"+callbacks.sigterm.epoch={stop_at}")
     with pytest.raises(SystemExit):  # Lightning's SIGTERMException
         train(compose_train([*args, *sigterm], tmp_path))
     stopped = json.loads((tmp_path / "metrics.json").read_text())
     assert stopped["status"] == "interrupted" and stopped["interrupted_by"] == "SIGTERM"
-    assert [row["epoch"] for row in stopped["history"]] == [1, 2, 3]
-    assert stopped["best"]["epoch"] in (1, 2, 3)
+    assert [row["epoch"] for row in stopped["history"]] == list(range(1, stop_at + 1))
+    assert stopped["best"]["epoch"] <= stop_at
     assert stopped["attempts"] == 1 and stopped["wall_s"] > 0
 
     metrics = train(compose_train(args, tmp_path))
     assert metrics["status"] == "completed" and metrics["attempts"] == 2
-    assert 1 <= metrics["resumed_after_epoch"] <= 3
+    assert 1 <= metrics["resumed_after_epoch"] <= stop_at
     assert [row["epoch"] for row in metrics["history"]] == [1, 2, 3, 4, 5, 6]
+    last = metrics["history"][-1]
+    for key in ("train/loss", "val/loss", "val/mse"):
+        assert metrics["final"][key] == last[key], key
+    assert "test/mse" in metrics["final"]
     assert metrics["wall_s"] > stopped["wall_s"]
 
 

@@ -173,6 +173,8 @@ def _fit_and_test(
     # weights_only: reading a checkpoint never runs code (seqlab's hold plain data only).
     run.trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=resume_from, weights_only=True)
     final = scalar_metrics(run.trainer.callback_metrics)
+    if not final and run.history.history:  # resumed after its last epoch: fit trained none
+        final = {k: v for k, v in run.history.history[-1].items() if "/" in k}
     # Testing from a checkpoint restores callback states too: keep what fit recorded.
     epochs, restored = list(run.history.history), run.history.restored_epochs
     # A pruned trial is hopeless by its study's measure: it is not worth a test.
