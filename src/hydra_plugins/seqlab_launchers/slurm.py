@@ -15,7 +15,7 @@ What it does differently:
 # No `from __future__ import annotations`: Hydra's plugin scan imports this module.
 import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         return executor
 
 
-def _job_dirs(config: DictConfig) -> Any:
+def _job_dirs(config: DictConfig) -> Callable[[int], Path]:
     """A function from job number to the job's directory (hydra.sweep.dir/subdir)."""
     config = copy.deepcopy(config)  # hydra.job.num is set on a copy
 
