@@ -69,24 +69,19 @@ def cluster() -> Iterator[dict[str, str]]:
         subprocess.run([str(SCRIPT), "down"], capture_output=True, text=True)
 
 
+def slurm(env: dict[str, str], *command: str) -> str:
+    """A SLURM command's output, run against the local cluster; it must succeed."""
+    out = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env})
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
 def sacct(env: dict[str, str], *fields: str, job: str | None = None) -> list[list[str]]:
     """sacct's rows (allocations only; with `job`, every attempt of that job, oldest first),
     as lists of the given fields."""
     which = ["-D", "-j", job] if job else []
-    out = subprocess.run(
-        ["sacct", "-n", "-X", "-P", *which, "-o", ",".join(fields)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, **env},
-    )
-    return [line.split("|") for line in out.stdout.splitlines() if line]
-
-
-def slurm(env: dict[str, str], *command: str) -> str:
-    out = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env})
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
+    out = slurm(env, "sacct", "-n", "-X", "-P", *which, "-o", ",".join(fields))
+    return [line.split("|") for line in out.splitlines() if line]
 
 
 def run_sweep(args: list[str], cwd: Path, env: dict[str, str]) -> list[Path]:

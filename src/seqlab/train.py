@@ -42,6 +42,7 @@ from seqlab.names import (
     RESUME,
     RUNNING,
     TRIAL,
+    is_epoch_metric,
     recorded_name,
 )
 from seqlab.provenance import code_provenance, describe_device
@@ -95,7 +96,7 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
             best=(run.history.best() if run else None) or {},
             epochs=len(history),
             history=history,
-            wall_s=earlier_s + _since(start),
+            wall_s=round(earlier_s + _since(start), 3),
         )
         raise
     record.update(**result, wall_s=round(earlier_s + _since(start), 3))
@@ -174,7 +175,7 @@ def _fit_and_test(
     run.trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=resume_from, weights_only=True)
     final = scalar_metrics(run.trainer.callback_metrics)
     if not final and run.history.history:  # resumed after its last epoch: fit trained none
-        final = {k: v for k, v in run.history.history[-1].items() if "/" in k}
+        final = {k: v for k, v in run.history.history[-1].items() if is_epoch_metric(k)}
     # Testing from a checkpoint restores callback states too: keep what fit recorded.
     epochs, restored = list(run.history.history), run.history.restored_epochs
     # A pruned trial is hopeless by its study's measure: it is not worth a test.
