@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 import lightning as L
-import torch
 
 from seqlab.names import TRAIN_LOSS, VAL_LOSS, is_epoch_metric, logged_key, recorded_name
 
@@ -83,8 +82,8 @@ class DivergenceGuard(L.Callback):
             return
         metrics = trainer.callback_metrics  # a property that gathers them on every call
         for key in self.keys:
-            value = metrics.get(key)
-            if value is not None and not torch.isfinite(value).all():
+            value = metrics.get(key)  # an epoch's mean: one number
+            if value is not None and not math.isfinite(float(value)):
                 self.diverged_at = {
                     "metric": recorded_name(key),
                     "epoch": trainer.current_epoch + 1,
@@ -98,5 +97,6 @@ class DivergenceGuard(L.Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._check(trainer)
 
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    # After the module's own epoch-end hook, which publishes the validation values.
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._check(trainer)

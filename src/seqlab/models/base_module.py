@@ -42,22 +42,25 @@ class SeqlabModule(L.LightningModule):
 
     # Metric objects are updated per batch and computed once per epoch. Calling them per
     # step (torchmetrics' forward) or logging them per step cost ~3 ms a step here, a
-    # fifth of a small LSTM's whole step; training logs plain tensors instead.
+    # fifth of a small LSTM's whole step.
     def on_validation_epoch_end(self) -> None:
-        self._log_metric(VAL, self.val_metric)
+        self.publish(VAL, self.metric_values(VAL, self.val_metric))
 
     def on_test_epoch_end(self) -> None:
-        self._log_metric(TEST, self.test_metric)
+        self.publish(TEST, self.metric_values(TEST, self.test_metric))
 
     def eval_metric(self, stage: str) -> Any:
         """The metric object that counts an evaluation stage ("val" or "test")."""
         return {VAL: self.val_metric, TEST: self.test_metric}[stage]
 
-    def _log_metric(self, stage: str, counter: Any) -> None:
-        if counter.update_called:
-            # compute() already gathers all processes' states; sync_dist only says so.
-            self.log(metric(stage, self.metric_name), counter.compute(), sync_dist=True)
+    def metric_values(self, stage: str, counter: Any) -> dict[str, torch.Tensor]:
+        """{`stage/<metric_name>`: the epoch's value} of an evaluation metric object (empty
+        if it counted nothing); the object is then reset for the next epoch."""
+        values = {}
+        if counter.update_called:  # compute() gathers all processes' states itself
+            values[metric(stage, self.metric_name)] = counter.compute()
         counter.reset()
+        return values
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams
@@ -72,25 +75,43 @@ class SeqlabModule(L.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": interval},
         }
 
-    # Training metrics are summed on the device and handed to `self.log` only when a logger
-    # reads them: every `log_every_n_steps` steps and once, as the epoch's mean, at its last
-    # batch. `self.log` costs ~1 ms a call here (Lightning re-places its result state on the
-    # device at every call): logging loss and metric every step cost ~10% of a small LSTM's
-    # step in `make bench`.
-    def on_train_start(self) -> None:  # also when a run resumes mid-epoch
-        self._train_sums: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-
+    # Epoch values (weighted means of the steps' values, and the metric objects') are summed
+    # on the device and handed to callbacks and loggers once an epoch by `publish`, not
+    # through `self.log`: Lightning's logging re-places its state on the device at every
+    # call and resets a torchmetrics object per key every epoch, ~2 ms an epoch here, as
+    # long as a small LSTM's whole full-batch epoch. Step values (`train/<name>_step`,
+    # every `log_every_n_steps` steps of epochs with several batches) use `self.log`.
     def on_train_epoch_start(self) -> None:
-        self._train_sums = {}
+        self._sums: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def on_validation_epoch_start(self) -> None:
+        self._sums = {}
+
+    def on_test_epoch_start(self) -> None:
+        self._sums = {}
+
+    def _add(self, stage: str, values: dict[str, tuple[torch.Tensor, torch.Tensor | int]]) -> None:
+        sums = self.__dict__.setdefault("_sums", {})  # a run resumed mid-epoch starts here
+        for name, (value, weight) in values.items():
+            key = metric(stage, name)
+            total, count = sums.get(key, (0.0, 0.0))
+            sums[key] = (total + value.detach() * weight, count + weight)
+
+    def _means(self, stage: str) -> dict[str, torch.Tensor]:
+        """The weighted means of the stage's values this epoch, over all processes."""
+        reduce = self.trainer.strategy.reduce
+        means = {}
+        for key, (total, count) in self._sums.items():
+            if key.startswith(f"{stage}/"):
+                count = torch.as_tensor(count, dtype=total.dtype, device=total.device)
+                means[key] = reduce(total, reduce_op="sum") / reduce(count, reduce_op="sum")
+        return means
 
     def log_train(self, values: dict[str, tuple[torch.Tensor, torch.Tensor | int]]) -> None:
-        """Log training values {name: (value, weight)}: `train/<name>_step` on logging steps
+        """Log training values {name: (value, weight)}: `train/<name>_step` on logging steps,
         and `train/<name>_epoch`, the weighted mean over the epoch, at its last batch."""
         trainer = self.trainer
-        sums = self._train_sums
-        for name, (value, weight) in values.items():
-            total, count = sums.get(name, (0.0, 0.0))
-            sums[name] = (total + value.detach() * weight, count + weight)
+        self._add(TRAIN, values)
         # With one batch per epoch (full-batch training) the step values are the epoch's.
         several = trainer.num_training_batches > 1
         if several and (trainer.global_step + 1) % trainer.log_every_n_steps == 0:
@@ -103,18 +124,23 @@ class SeqlabModule(L.LightningModule):
                 )
         stopping = 0 < trainer.max_steps <= trainer.global_step + 1
         if trainer.is_last_batch or stopping:
-            for name, (total, count) in sums.items():
-                # sync_dist: under DDP the epoch value is the mean over all ranks' shares.
-                self.log(
-                    logged_key(metric(TRAIN, name)),
-                    total / count,
-                    on_step=False,
-                    on_epoch=True,
-                    sync_dist=True,
-                    batch_size=1,  # the mean is ours; one value per epoch to "average"
-                )
+            self.publish(TRAIN)
 
     def log_eval(self, stage: str, loss: torch.Tensor, batch_size: int) -> None:
-        """Log an evaluation loss as `stage/loss`: the epoch's mean weighted by batch size."""
-        key = metric(stage, LOSS)
-        self.log(key, loss, on_epoch=True, batch_size=batch_size, sync_dist=True)
+        """Count an evaluation loss towards `stage/loss`, the epoch's mean weighted by batch
+        size (published at the epoch's end)."""
+        self._add(stage, {LOSS: (loss, batch_size)})
+
+    def publish(self, stage: str, values: dict[str, torch.Tensor] | None = None) -> None:
+        """Hand the stage's epoch means and `values` to the callbacks (as
+        `trainer.callback_metrics`, which checkpointing, early stopping and metrics.json
+        read) and to the loggers."""
+        trainer = self.trainer
+        if trainer.sanity_checking:
+            return
+        means = {logged_key(k): v for k, v in self._means(stage).items()}
+        values = {**means, **(values or {})}
+        trainer.callback_metrics.update(values)
+        # Lightning's own route to the loggers: the step it gives epoch values, and
+        # trainer.logged_metrics.
+        trainer._logger_connector.log_metrics(values)

@@ -147,17 +147,22 @@ class TaggerModule(SeqlabModule):
             self.eval_metric(stage).update(self._best_tags(emissions, mask), tags)
         return loss
 
-    def _log_metric(self, stage: str, counter: MulticlassConfusionMatrix) -> None:
-        if counter.update_called:
-            # compute() already sums all processes' counts; sync_dist only says so.
+    def metric_values(
+        self, stage: str, counter: MulticlassConfusionMatrix
+    ) -> dict[str, torch.Tensor]:
+        """`stage/acc` and `stage/acc_by_tag/<tag>` from the epoch's confusion matrix (which
+        is kept, for the confusion plots and report); the matrix is then reset."""
+        values = {}
+        if counter.update_called:  # compute() sums all processes' counts itself
             confusion = counter.compute()  # (T, T): rows gold, columns predicted
             self.confusion[stage] = confusion.cpu()
             overall, by_tag, tokens = accuracies(confusion)
-            self.log(metric(stage, ACC), overall, sync_dist=True)
+            values[metric(stage, ACC)] = overall
             for tag, acc, count in zip(self.tags.itos, by_tag, tokens, strict=True):
                 if count > 0:  # a tag absent from the split has no accuracy
-                    self.log(metric(stage, f"{ACC_BY_TAG}/{tag}"), acc, sync_dist=True)
+                    values[metric(stage, f"{ACC_BY_TAG}/{tag}")] = acc
         counter.reset()
+        return values
 
     @torch.no_grad()
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
