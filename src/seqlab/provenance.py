@@ -6,6 +6,7 @@ two kinds of node, shows it (the sweep report warns when its jobs ran different 
 
 from __future__ import annotations
 
+import functools
 import platform
 import subprocess
 from importlib import metadata
@@ -17,9 +18,14 @@ import seqlab
 LIBRARIES = ("torch", "lightning", "hydra-core")
 
 
+@functools.cache
 def code_provenance() -> dict[str, Any]:
     """seqlab's version, its git commit and whether the checkout had uncommitted changes
-    (None outside a git checkout, e.g. for a wheel), and the libraries' versions."""
+    (None outside a git checkout, e.g. for a wheel), and the libraries' versions.
+
+    Taken once per process: the code a process runs is the code it imported when it
+    started, whatever the checkout holds later (and the two git calls cost ~10 ms a job
+    of an in-process sweep)."""
     versions = {}
     for name in LIBRARIES:
         try:
