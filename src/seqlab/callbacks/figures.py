@@ -62,8 +62,13 @@ class PredictionPlot(L.Callback):
                 f"PredictionPlot needs a ScaledRegressor; {type(pl_module).__name__} is not one"
             )
         preds, targets, seen = [], [], 0
+        # Lightning has moved the model back to the CPU by now; the data stays on the device.
+        batches = (
+            pl_module.transfer_batch_to_device(b, pl_module.device, 0)
+            for b in trainer.datamodule.val_dataloader()
+        )
         with evaluating(pl_module):
-            for batch in trainer.datamodule.val_dataloader():
+            for batch in batches:
                 preds.append(pl_module(batch["x"], batch.get("lengths")).flatten().cpu())
                 targets.append(batch["y"].flatten().cpu())
                 seen += len(batch["y"])
