@@ -1,4 +1,5 @@
-"""What seqlab's LightningModules share: optimizer and LR scheduler built from config."""
+"""What seqlab's LightningModules share: optimizer and LR scheduler built from config, and
+epoch metrics handed to callbacks and loggers once an epoch (`SeqlabModule.publish`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True}
 
 
 class SeqlabModule(L.LightningModule):
-    """Base LightningModule: `lr`, `optimizer`, `scheduler` and `scheduler_interval` hparams.
+    """Base LightningModule: `lr`, `optimizer`, `scheduler` and `scheduler_interval` hparams;
+    `log_train`, `log_eval` and `publish` for the metrics every run records.
 
     `optimizer` and `scheduler` are Hydra configs with `_partial_: true`, kept as plain dicts
     in the hyperparameters (so checkpoints hold data, not objects) and instantiated here.
