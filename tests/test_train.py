@@ -219,3 +219,15 @@ def test_progress_bar_shows_only_when_configured(tmp_path, overrides, shown):
     assert len(bars) == int(shown)
     if shown:
         assert bars[0].refresh_rate == 10
+
+
+def test_validation_inside_an_epoch_leaves_the_training_means_whole(tmp_path):
+    """With validation twice an epoch (`val_check_interval=0.5`), the epoch's training
+    loss is still the mean over all of its batches: the same number as with validation
+    at the epoch's end only (validation changes no weight and draws nothing)."""
+    small = [*SMALL_SUM, "data.batch_size=32", "callbacks.prediction_plot=null"]
+    whole = train(compose_train(small, tmp_path / "end"))
+    twice = train(compose_train([*small, "+trainer.val_check_interval=0.5"], tmp_path / "mid"))
+    for got, want in zip(twice["history"], whole["history"], strict=True):
+        assert got["train/loss"] == want["train/loss"]
+        assert got["train/mse"] == want["train/mse"]

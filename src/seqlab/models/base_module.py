@@ -83,17 +83,24 @@ class SeqlabModule(L.LightningModule):
     # call and resets a torchmetrics object per key every epoch, ~2 ms an epoch here, as
     # long as a small LSTM's whole full-batch epoch. Step values (`train/<name>_step`,
     # every `log_every_n_steps` steps of epochs with several batches) use `self.log`.
+    # One running sum per stage: validation may run inside a training epoch
+    # (`val_check_interval`), and must leave that epoch's training sums alone.
     def on_train_epoch_start(self) -> None:
-        self._sums: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._sums_of(TRAIN).clear()
 
     def on_validation_epoch_start(self) -> None:
-        self._sums = {}
+        self._sums_of(VAL).clear()
 
     def on_test_epoch_start(self) -> None:
-        self._sums = {}
+        self._sums_of(TEST).clear()
+
+    def _sums_of(self, stage: str) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """{metric: (weighted total, weight)} of a stage's epoch so far."""
+        sums = self.__dict__.setdefault("_sums", {})  # made here: a resumed run may skip a hook
+        return sums.setdefault(stage, {})
 
     def _add(self, stage: str, values: dict[str, tuple[torch.Tensor, torch.Tensor | int]]) -> None:
-        sums = self.__dict__.setdefault("_sums", {})  # a run resumed mid-epoch starts here
+        sums = self._sums_of(stage)
         for name, (value, weight) in values.items():
             key = metric(stage, name)
             total, count = sums.get(key, (0.0, 0.0))
@@ -103,10 +110,9 @@ class SeqlabModule(L.LightningModule):
         """The weighted means of the stage's values this epoch, over all processes."""
         reduce = self.trainer.strategy.reduce
         means = {}
-        for key, (total, count) in self._sums.items():
-            if key.startswith(f"{stage}/"):
-                count = torch.as_tensor(count, dtype=total.dtype, device=total.device)
-                means[key] = reduce(total, reduce_op="sum") / reduce(count, reduce_op="sum")
+        for key, (total, count) in self._sums_of(stage).items():
+            count = torch.as_tensor(count, dtype=total.dtype, device=total.device)
+            means[key] = reduce(total, reduce_op="sum") / reduce(count, reduce_op="sum")
         return means
 
     def log_train(self, values: dict[str, tuple[torch.Tensor, torch.Tensor | int]]) -> None:
