@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
+from lightning.fabric.utilities.logger import _add_prefix, _convert_params, _flatten_dict
 from lightning.pytorch.loggers import TensorBoardLogger as LightningTensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+from tensorboard.compat.proto.summary_pb2 import Summary
 
 
 class TensorBoardLogger(LightningTensorBoardLogger):
     """Lightning's TensorBoardLogger without the `epoch` scalar it adds to every log call
-    (TensorBoard's step axis says when a value was taken), and able to leave out the
-    HParams experiment summary.
+    (TensorBoard's step axis says when a value was taken), writing each call's scalars as
+    one event, and able to leave out the HParams experiment summary.
 
     TensorBoard's HParams tab takes its columns from the first experiment summary it finds.
     Each run writes one of its own (all its settings, alphabetically), except the jobs of a
@@ -39,10 +41,23 @@ class TensorBoardLogger(LightningTensorBoardLogger):
         self._flushed_at = -float("inf")  # the last save always writes
         super().finalize(status)
 
+    @rank_zero_only
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
+        """All of a call's scalars as one TensorBoard event, where Lightning writes one event
+        per scalar (each ~0.1 ms of protobuf and queueing: a fifth of a small LSTM's epoch
+        in a 100-epoch job). `epoch` is left out."""
         metrics = {k: v for k, v in metrics.items() if k != "epoch"}
-        if metrics:
-            super().log_metrics(metrics, step)
+        values = []
+        for tag, value in _add_prefix(metrics, self._prefix, self.LOGGER_JOIN_CHAR).items():
+            if isinstance(value, dict):  # a group of curves in one chart, as Lightning's
+                self.experiment.add_scalars(tag, value, step)
+                continue
+            try:
+                values.append(Summary.Value(tag=tag, simple_value=float(value)))
+            except (TypeError, ValueError, RuntimeError) as e:
+                raise ValueError(f"{tag}: cannot log {value!r} as a scalar") from e
+        if values:
+            self.experiment._get_file_writer().add_summary(Summary(value=values), step)
 
     def log_hyperparams(
         self,

@@ -69,6 +69,29 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], Any]) -> None:
         raise
 
 
+def link_atomic(source: str | Path, path: str | Path) -> bool:
+    """Make `path` a second name (a hard link) of the finished file `source`, replacing
+    `path` in one rename, as `write_atomic` does. False, with nothing changed, where the
+    filesystem has no hard links: the caller then writes the file itself.
+
+    `source` stays valid as long as every writer replaces files (`write_atomic`) rather than
+    writing into them: a later write of `source` gives it a new file and leaves `path` as it
+    was.
+    """
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.{os.urandom(4).hex()}{TEMP_SUFFIX}"
+    try:
+        os.link(source, tmp)
+    except OSError:
+        return False
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return True
+
+
 def write_json_atomic(path: str | Path, data: Any) -> None:
     """Write `data` as JSON with `write_atomic`."""
     text = json.dumps(data, indent=2, allow_nan=True) + "\n"
