@@ -44,8 +44,8 @@ class TensorBoardLogger(LightningTensorBoardLogger):
     @rank_zero_only
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
         """All of a call's scalars as one TensorBoard event, where Lightning writes one event
-        per scalar (each ~0.1 ms of protobuf and queueing: a fifth of a small LSTM's epoch
-        in a 100-epoch job). `epoch` is left out."""
+        per scalar (each ~30 us of protobuf and queueing; a 100-epoch job's 202 log calls
+        took 20 ms that way, 15 ms this way). `epoch` is left out."""
         metrics = {k: v for k, v in metrics.items() if k != "epoch"}
         values = []
         for tag, value in _add_prefix(metrics, self._prefix, self.LOGGER_JOIN_CHAR).items():
