@@ -15,8 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	# compat: a path entry for src/, so Hydra finds seqlab's plugins under hydra_plugins/
-	$(BIN)/python -m pip install -q -e ".[dev]" --config-settings editable_mode=compat
+	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -37,9 +36,11 @@ test-slurm: lint
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py $(ARGS)
 
+# ruff, and import-linter's contracts (pyproject.toml): the layers, no cycles, light modules.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests scripts

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seqlab.analysis.replicates import group_jobs
-from seqlab.analysis.stats import t_quantile
-from seqlab.analysis.sweep import read_jobs, swept_axes, write_report
+from seqlab.sweep.replicates import group_jobs
+from seqlab.sweep.stats import t_quantile
+from seqlab.report.summary import write_report
+from seqlab.sweep.jobs import read_jobs, swept_axes
 
 
 def make_job(sweep: Path, num: int, overrides: dict, metrics: dict | None) -> None:
@@ -255,8 +256,8 @@ def test_the_report_warns_when_jobs_ran_different_code(tmp_path):
 
 
 def test_run_labels_cut_sampled_numbers_while_they_stay_unique():
-    from seqlab.analysis.sweep import Job
-    from seqlab.analysis.tensorboard_view import run_labels
+    from seqlab.sweep.jobs import Job
+    from seqlab.report.tensorboard_view import run_labels
 
     axes = ["model.hidden_dim", "model.lr"]
     jobs = [
@@ -272,7 +273,7 @@ def test_run_labels_cut_sampled_numbers_while_they_stay_unique():
 
 
 def test_a_sweep_whose_jobs_did_not_all_finish_says_which_in_one_line(tmp_path):
-    from seqlab.callbacks.hydra import unfinished_jobs
+    from seqlab.sweep.jobs import unfinished_jobs
 
     sweep = tmp_path
     make_job(sweep, 0, {"model.lr": "0.1"}, done(0.5))

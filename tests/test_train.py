@@ -167,7 +167,7 @@ def checkpoint_writes(monkeypatch) -> list[str]:
         writes.append(Path(path).name)
         write_atomic(path, write)
 
-    monkeypatch.setattr("seqlab.checkpoints.write_atomic", counted)
+    monkeypatch.setattr("seqlab.checkpoints.io.write_atomic", counted)
     return writes
 
 

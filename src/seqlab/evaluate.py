@@ -14,11 +14,10 @@ from omegaconf import DictConfig
 
 from seqlab.analysis.base import RunContext, run_analyses
 from seqlab.build import build, build_all, build_trainer, setup_torch
-from seqlab.callbacks.recording import scalar_metrics
 from seqlab.checkpoints import checkpoint_data_config, load_checkpoint, load_model
 from seqlab.config import ConfigError, to_plain
 from seqlab.contracts import HasVocabulary, ReadsWithVocabulary
-from seqlab.names import COMPLETED, FAILED, RUNNING
+from seqlab.names import COMPLETED, FAILED, RUNNING, scalar_metrics
 from seqlab.provenance import code_provenance, describe_device
 from seqlab.rundir import RunRecord, failure
 

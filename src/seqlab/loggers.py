@@ -1,4 +1,5 @@
-"""seqlab's TensorBoard logger (conf/logger/tensorboard.yaml): Lightning's, less the noise."""
+"""seqlab's TensorBoard logger (conf/logger/tensorboard.yaml): Lightning's, less the noise;
+and the SummaryWriters a Trainer's TensorBoard loggers hand out, for figures and text."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from lightning.fabric.utilities.logger import _add_prefix, _convert_params, _fla
 from lightning.pytorch.loggers import TensorBoardLogger as LightningTensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from tensorboard.compat.proto.summary_pb2 import Summary
+from torch.utils.tensorboard import SummaryWriter
 
 
 class TensorBoardLogger(LightningTensorBoardLogger):
@@ -19,7 +21,7 @@ class TensorBoardLogger(LightningTensorBoardLogger):
     TensorBoard's HParams tab takes its columns from the first experiment summary it finds.
     Each run writes one of its own (all its settings, alphabetically), except the jobs of a
     sweep: there the sweep report writes one for the whole sweep, swept keys first
-    (seqlab.analysis.tensorboard_view), and the jobs' own must not compete with it.
+    (seqlab.report.tensorboard_view), and the jobs' own must not compete with it.
 
     Lightning flushes the event file after every log call: with 100 epochs of a few
     milliseconds that was 49 ms of a 1.6 s job. Here it flushes at most every
@@ -80,3 +82,12 @@ class TensorBoardLogger(LightningTensorBoardLogger):
         writer = self.experiment._get_file_writer()
         writer.add_summary(session_start, step)
         writer.add_summary(session_end, step)
+
+
+def tensorboard_writers(trainer: Any) -> list[Any]:
+    """The SummaryWriters of a Trainer's TensorBoard loggers: none if it has none, and none
+    in a process that does not write (there Lightning hands out a do-nothing stand-in)."""
+    experiments = [
+        lg.experiment for lg in trainer.loggers if isinstance(lg, LightningTensorBoardLogger)
+    ]
+    return [writer for writer in experiments if isinstance(writer, SummaryWriter)]

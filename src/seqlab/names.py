@@ -14,6 +14,8 @@ No torch here: the CLI's fast paths and the report import it.
 
 from __future__ import annotations
 
+from typing import Any
+
 # Stages and the metric names the models log.
 TRAIN, VAL, TEST = "train", "val", "test"
 LOSS, MSE, ACC, ACC_BY_TAG = "loss", "mse", "acc", "acc_by_tag"
@@ -45,6 +47,19 @@ def recorded_name(key: str) -> str:
 def is_epoch_metric(key: str) -> bool:
     """Whether a logged key is an epoch-level metric (not a per-step value, not `epoch`)."""
     return "/" in key and not key.endswith(STEP_SUFFIX)
+
+
+def scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """Epoch-level metrics as floats, named without Lightning's `_epoch` suffix.
+
+    A value logged per step and per epoch appears as `x_step`, `x_epoch` and `x` (the epoch
+    value); only the epoch value is kept, as `x`.
+    """
+    return {
+        recorded_name(key): float(value)
+        for key, value in sorted(metrics.items())
+        if is_epoch_metric(key)
+    }
 
 
 TRAIN_LOSS, VAL_LOSS = metric(TRAIN, LOSS), metric(VAL, LOSS)

@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 from seqlab.analysis.base import RunContext, run_analyses
 from seqlab.build import build, build_all, build_trainer, setup_torch
 from seqlab.callbacks.pruning import TrialPruning
-from seqlab.callbacks.recording import DivergenceGuard, MetricHistory, scalar_metrics
+from seqlab.callbacks.recording import DivergenceGuard, MetricHistory
 from seqlab.checkpoints import (
     ConfigInCheckpoint,
     best_checkpoint,
@@ -44,6 +44,7 @@ from seqlab.names import (
     TRIAL,
     is_epoch_metric,
     recorded_name,
+    scalar_metrics,
 )
 from seqlab.provenance import code_provenance, describe_device
 from seqlab.rundir import RunRecord, failure, read_metrics, remove_stale_temporaries

@@ -17,14 +17,12 @@ values are set on a copy, 9 ms a job.
 # is in sys.modules, where OmegaConf could not resolve the config dataclass's string types.
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Optional
+from dataclasses import replace
 
 from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
 from hydra._internal.config_repository import CachingConfigRepository
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_search_path import ConfigSearchPath
-from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.plugins.config_source import ConfigResult
@@ -131,15 +129,3 @@ class SeqlabBasicSweeper(BasicSweeper):
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         super().validate_batch_is_legal(covering_jobs(batch))
-
-
-@dataclass
-class SeqlabBasicSweeperConf:
-    _target_: str = "hydra_plugins.seqlab_sweepers.basic.SeqlabBasicSweeper"
-    max_batch_size: Optional[int] = None  # noqa: UP045 (OmegaConf reads the type)
-    params: Optional[dict[str, str]] = None  # noqa: UP045
-
-
-ConfigStore.instance().store(
-    group="hydra/sweeper", name="seqlab_basic", node=SeqlabBasicSweeperConf, provider="seqlab"
-)

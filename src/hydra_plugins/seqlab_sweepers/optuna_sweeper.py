@@ -17,11 +17,9 @@ in the sweep directory, and stop when the pruner says so (seqlab.callbacks.pruni
 import logging
 import math
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.plugins import Plugins
 from hydra.plugins.sweeper import Sweeper
@@ -34,26 +32,6 @@ log = logging.getLogger(__name__)
 
 JOB_ATTR = "job"  # a trial's user attribute: the job (sweep subdirectory) that runs it
 INTERRUPTED_ATTR = "interrupted"  # set on a trial that a killed sweep left running
-
-
-@dataclass
-class SeqlabOptunaSweeperConf:
-    _target_: str = "hydra_plugins.seqlab_sweepers.optuna_sweeper.SeqlabOptunaSweeper"
-    study_name: Optional[str] = None  # noqa: UP045 (OmegaConf reads these types)
-    n_trials: int = 20
-    n_jobs: int = 1
-    sampler: str = "tpe"  # tpe, random, cmaes, grid
-    sampler_options: dict[str, Any] = field(default_factory=dict)
-    seed: Optional[int] = None  # noqa: UP045
-    pruner: str = "median"  # median, hyperband, asha, none
-    pruner_options: dict[str, Any] = field(default_factory=dict)
-    direction: Optional[str] = None  # noqa: UP045 (follows monitor.mode; set only to check)
-    params: Optional[dict[str, str]] = None  # noqa: UP045
-
-
-ConfigStore.instance().store(
-    group="hydra/sweeper", name="seqlab_optuna", node=SeqlabOptunaSweeperConf, provider="seqlab"
-)
 
 
 class SeqlabOptunaSweeper(Sweeper):

@@ -22,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import lightning as L
 
-from seqlab.analysis.plots import tensorboard_writers
+from seqlab.loggers import tensorboard_writers
 
 
 @dataclass

@@ -8,35 +8,14 @@ from typing import Any
 import torch
 
 from seqlab.analysis.base import RunContext
-from seqlab.analysis.plots import new_figure, publish
-from seqlab.analysis.tables import write_csv
 from seqlab.contracts import CountsConfusion
 from seqlab.models.tag_metrics import accuracies, per_tag
 from seqlab.names import TEST
+from seqlab.render.figures import confusion_figure
+from seqlab.render.plots import publish
+from seqlab.render.tables import write_csv
 
 STEM = f"confusion_{TEST}"
-
-
-def confusion_figure(confusion: torch.Tensor, tags: Sequence[str], title: str) -> Any:
-    """Rows gold, columns predicted; colour is the share of the row, numbers are counts."""
-    counts = confusion.double()
-    shares = counts / counts.sum(1, keepdim=True).clamp(min=1)
-    size = 2.5 + 0.42 * len(tags)
-    fig, ax = new_figure((size, size * 0.9))
-    ax.imshow(shares.numpy(), cmap="Blues", vmin=0, vmax=1)
-    ticks = range(len(tags))
-    ax.set_xticks(ticks, list(tags), rotation=90)
-    ax.set_yticks(ticks, list(tags))
-    ax.set(xlabel="predicted", ylabel="gold", title=title)
-    for gold in ticks:
-        for pred in ticks:
-            count = int(counts[gold, pred])
-            if count:
-                light = shares[gold, pred] > 0.5  # white text on dark cells
-                color = "white" if light else "black"
-                ax.text(pred, gold, str(count), ha="center", va="center", fontsize=6, color=color)
-    fig.tight_layout()
-    return fig
 
 
 def confusion_rows(confusion: torch.Tensor, tags: Sequence[str]) -> list[dict[str, Any]]:

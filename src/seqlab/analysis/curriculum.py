@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from seqlab.analysis.base import RunContext
-from seqlab.analysis.plots import by_length, publish
-from seqlab.analysis.tables import write_tables
 from seqlab.contracts import StagedTraining
+from seqlab.render.plots import by_length, publish
+from seqlab.render.tables import write_tables
 
 STEM = "curriculum"
 COLUMNS = ("length", "epochs", "n", "train_loss", "val_loss", "val_mse")

@@ -14,11 +14,11 @@ from typing import Any
 import torch
 
 from seqlab.analysis.base import RunContext
-from seqlab.analysis.plots import by_length, publish
-from seqlab.analysis.tables import write_tables
 from seqlab.config import ConfigError
 from seqlab.contracts import ScaledRegressor, SequenceSource
 from seqlab.nets.common import evaluating
+from seqlab.render.plots import by_length, publish
+from seqlab.render.tables import write_tables
 
 STEM = "length_generalization"
 COLUMNS = ("length", "mse", "std", "mse_zero")

@@ -15,9 +15,9 @@ from typing import Any
 
 import lightning as L
 
-from seqlab.analysis.plots import tensorboard_writers
 from seqlab.config import ConfigError
 from seqlab.contracts import Reshapeable
+from seqlab.loggers import tensorboard_writers
 from seqlab.names import MSE, TRAIN_LOSS, VAL, VAL_LOSS, logged_key, metric
 
 log = logging.getLogger(__name__)

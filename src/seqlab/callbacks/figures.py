@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 import torch
 
-from seqlab.analysis.confusion import confusion_figure
-from seqlab.analysis.plots import new_figure, publish, tensorboard_writers
 from seqlab.contracts import CountsConfusion, ScaledRegressor, Tagger
+from seqlab.loggers import tensorboard_writers
 from seqlab.models.tag_metrics import accuracies
 from seqlab.names import VAL
 from seqlab.nets.common import evaluating
+from seqlab.render.figures import confusion_figure, prediction_figure
+from seqlab.render.plots import publish
 
 log = logging.getLogger(__name__)
 
@@ -80,24 +80,6 @@ class PredictionPlot(L.Callback):
         figure = prediction_figure(target.numpy(), pred.numpy())
         path = Path(trainer.default_root_dir) / self.filename
         publish(figure, path, tensorboard_writers(trainer), "val/predictions", trainer.global_step)
-
-
-def prediction_figure(target: Any, pred: Any) -> Any:
-    """Scatter of predictions against targets, with the identity line."""
-    fig, ax = new_figure((4.5, 4.5))
-    ax.scatter(target, pred, s=6, alpha=0.5)
-    lo, hi = float(min(target.min(), pred.min())), float(max(target.max(), pred.max()))
-    ax.plot([lo, hi], [lo, hi], color="black", linewidth=1, label="prediction = target")
-    mse = float(((pred - target) ** 2).mean())
-    ax.set(xlabel="target", ylabel="prediction")
-    # Drawn in every run of a sweep, so laid out by hand: tight_layout, and the title's
-    # automatic position, measured every tick label (half the figure's ~45 ms); each of
-    # matplotlib's ticks costs ~1 ms, and five a side are plenty for a scatter.
-    ax.set_title(f"validation set (MSE {mse:.3g})", y=1.01)
-    ax.locator_params(nbins=5)
-    ax.legend(loc="upper left")
-    fig.subplots_adjust(left=0.16, right=0.96, bottom=0.12, top=0.92)
-    return fig
 
 
 class ConfusionMatrixPlot(L.Callback):

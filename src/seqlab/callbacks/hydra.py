@@ -1,7 +1,7 @@
 """Hydra callbacks (conf/hydra/default.yaml): before a multirun submits, and after it ends.
 
 Hydra loads these for every run, `--help` included, so they import neither torch nor
-lightning.
+lightning (an import-linter contract in pyproject.toml holds them to it).
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+
+from seqlab.report.summary import write_report
+from seqlab.sweep.jobs import unfinished_jobs
 
 
 class LauncherCheck(Callback):
@@ -46,8 +49,6 @@ class SweepReportCallback(Callback):
         self.replicate_keys = list(replicate_keys)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from seqlab.analysis.sweep import write_report
-
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
             path = write_report(sweep_dir, replicate_keys=self.replicate_keys)
@@ -61,23 +62,3 @@ class SweepReportCallback(Callback):
         if unfinished := unfinished_jobs(sweep_dir):
             print(f"seqlab-train: error: {unfinished}", file=sys.stderr)
             sys.exit(1)
-
-
-def unfinished_jobs(sweep_dir: Path) -> str | None:
-    """One line on the jobs of a sweep that neither finished nor failed, or None."""
-    from collections import Counter
-
-    from seqlab.analysis.sweep import read_jobs
-    from seqlab.names import FAILED, FINISHED
-
-    jobs = read_jobs(sweep_dir)
-    left = [job for job in jobs if job.status not in (*FINISHED, FAILED)]
-    if not left:
-        return None
-    counts = Counter(job.status for job in left)
-    how = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    names = " ".join(job.name for job in left)
-    return (
-        f"{len(left)} of {len(jobs)} jobs did not finish ({how}: jobs {names}); run the same "
-        f"command with resume={sweep_dir} to carry the sweep on"
-    )

@@ -9,22 +9,9 @@ from typing import Any
 
 import lightning as L
 
-from seqlab.names import TRAIN_LOSS, VAL_LOSS, is_epoch_metric, logged_key, recorded_name
+from seqlab.names import TRAIN_LOSS, VAL_LOSS, logged_key, recorded_name, scalar_metrics
 
 log = logging.getLogger(__name__)
-
-
-def scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
-    """Epoch-level metrics as floats, named without Lightning's `_epoch` suffix.
-
-    A value logged per step and per epoch appears as `x_step`, `x_epoch` and `x` (the epoch
-    value); only the epoch value is kept, as `x`.
-    """
-    return {
-        recorded_name(key): float(value)
-        for key, value in sorted(metrics.items())
-        if is_epoch_metric(key)
-    }
 
 
 class MetricHistory(L.Callback):

@@ -6,6 +6,7 @@ and a config that fails its checks never pay for importing torch or lightning.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -118,6 +119,27 @@ def _unknown_key_line(cause: OmegaConfBaseException) -> str:
     )
 
 
+# seqlab's Hydra plugins. Hydra finds plugins by scanning the `hydra_plugins` namespace
+# package, which an editable install (`pip install -e .`) serves through an import hook that
+# the scan cannot list; so the commands register them by name, and their configs live in
+# conf/hydra/ like every other config.
+PLUGINS = (
+    "hydra_plugins.seqlab_sweepers.basic:SeqlabBasicSweeper",
+    "hydra_plugins.seqlab_sweepers.optuna_sweeper:SeqlabOptunaSweeper",
+    "hydra_plugins.seqlab_launchers.slurm:SlurmLauncher",
+)
+
+
+def register_plugins() -> None:
+    """Register seqlab's sweepers and launcher with Hydra, however seqlab was installed."""
+    from hydra.core.plugins import Plugins
+
+    plugins = Plugins.instance()  # scans for the other installed plugins first
+    for entry in PLUGINS:
+        module, _, name = entry.partition(":")
+        plugins.register(getattr(importlib.import_module(module), name))
+
+
 def run_hydra_app(app: Callable[[], Any], prog: str) -> None:
     """Run a Hydra app; a bad override or config option ends in one line and exit status 2.
 
@@ -125,6 +147,7 @@ def run_hydra_app(app: Callable[[], Any], prog: str) -> None:
     (HYDRA_FULL_ERROR) and prints one. With HYDRA_FULL_ERROR=1 set by the user, Hydra's
     full report is kept.
     """
+    register_plugins()
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
         app()
         return

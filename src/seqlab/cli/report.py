@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from seqlab.analysis.sweep import REPLICATE_KEYS, write_report
+from seqlab.report.summary import write_report
+from seqlab.sweep.jobs import REPLICATE_KEYS
 
 
 def main(argv: list[str] | None = None) -> int:

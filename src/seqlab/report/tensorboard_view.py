@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from seqlab.analysis.sweep import Job, override_value, value_order
+from seqlab.sweep.jobs import Job, override_value, value_order
+from seqlab.sweep.replicates import stage_metrics
 
 VIEW_DIR = "tensorboard"  # in the sweep directory
 EXPERIMENT_SUFFIX = ".seqlab-hparams"
@@ -55,6 +56,21 @@ def _shown(value: str, digits: int | None) -> str:
     if digits is None or not isinstance(number, float) or len(value) <= digits + 3:
         return value
     return f"{number:.{digits}g}"
+
+
+def write_view(sweep_dir: Path, jobs: list[Job], axes: list[str], metric: str) -> None:
+    """`<sweep>/tensorboard/`: the jobs' TensorBoard runs named by their swept values, and
+    the HParams columns: swept keys, then best, final and test values (`write_experiment`)."""
+    if not any((sweep_dir / job.name / VIEW_DIR).is_dir() for job in jobs):
+        return  # no job logged to TensorBoard (e.g. logger=csv)
+    directory = link_runs(sweep_dir, run_labels(jobs, axes))
+    val_metric, test_metric = stage_metrics(metric)
+    metrics = [
+        ("hp_metric", f"best {metric}"),
+        (f"final/{val_metric}", f"final {val_metric}"),
+        (f"final/{test_metric}", test_metric),
+    ]
+    write_experiment(directory, jobs, axes, metrics)
 
 
 def link_runs(sweep_dir: Path, labels: dict[str, str]) -> Path:

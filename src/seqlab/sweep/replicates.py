@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from seqlab.analysis.stats import Summary, summarise
-from seqlab.analysis.sweep import LEVEL, REPLICATE_KEYS, Job, best_column, best_first
 from seqlab.names import COMPLETED, TEST, VAL, metric
+from seqlab.sweep.jobs import LEVEL, REPLICATE_KEYS, Job, best_column, best_first
+from seqlab.sweep.stats import Summary, summarise
 
 
 @dataclass

@@ -77,13 +77,3 @@ def by_length(
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def tensorboard_writers(trainer: Any) -> list[Any]:
-    """The SummaryWriters of a Trainer's TensorBoard loggers: none if it has none, and none
-    in a process that does not write (there Lightning hands out a do-nothing stand-in)."""
-    from lightning.pytorch.loggers import TensorBoardLogger
-    from torch.utils.tensorboard import SummaryWriter
-
-    experiments = [lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
-    return [writer for writer in experiments if isinstance(writer, SummaryWriter)]

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from seqlab.analysis.plots import new_figure, publish
-from seqlab.analysis.sweep import LEVEL, best_column, override_value, value_order
+from seqlab.render.plots import new_figure, publish
+from seqlab.sweep.jobs import LEVEL, best_column, override_value, value_order
 
 Lines = dict[str, dict[Any, float]]  # label -> {x: best value}
 

@@ -1,0 +1,127 @@
+"""A sweep as data: its jobs, what each overrode and recorded, the keys it swept.
+
+Reads every job directory of a multirun (its `.hydra/overrides.yaml` and `metrics.json`).
+Works on a sweep that is still running or has failed jobs: each keeps its status. The
+replicates (sweep.replicates) and the report (seqlab.report) are built on this.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from seqlab.names import DEFAULT_MONITOR, FAILED, FINISHED, PENDING, RESUME, TRIAL_PREFIX
+from seqlab.rundir import METRICS_FILE
+
+REPLICATE_KEYS = ("seed",)  # swept keys whose jobs are replicates of one setting
+LEVEL = 0.95  # of the replicates' confidence intervals
+T = TypeVar("T")
+
+
+@dataclass
+class Job:
+    """One job of a sweep: where it ran, what it overrode, what it recorded."""
+
+    name: str
+    overrides: dict[str, str]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        # A job directory without metrics.json was created but has not started training.
+        return self.metrics.get("status", PENDING)
+
+    def best(self, metric: str) -> float:
+        value = self.metrics.get("best", {}).get(metric)
+        return float(value) if value is not None else math.nan
+
+
+def read_jobs(sweep_dir: Path) -> list[Job]:
+    """Every job directory of a sweep (those with .hydra/overrides.yaml), in job order."""
+    jobs = []
+    for overrides_file in sweep_dir.glob("*/.hydra/overrides.yaml"):
+        job_dir = overrides_file.parent.parent
+        items = yaml.safe_load(overrides_file.read_text()) or []
+        # A search trial's own `trial.*` bookkeeping, and `resume=` (given to the jobs of a
+        # resumed sweep that ran again), are no settings of the job.
+        pairs = (item.split("=", 1) for item in items if "=" in item)
+        overrides = {k: v for k, v in pairs if not k.startswith(TRIAL_PREFIX) and k != RESUME}
+        metrics_file = job_dir / METRICS_FILE
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        jobs.append(Job(job_dir.name, overrides, metrics))
+    return sorted(
+        jobs, key=lambda j: (not j.name.isdigit(), int(j.name) if j.name.isdigit() else 0, j.name)
+    )
+
+
+def swept_axes(jobs: list[Job]) -> list[str]:
+    """Override keys whose value differs between jobs, in the order they appear."""
+    keys: dict[str, set[str]] = {}
+    for job in jobs:
+        for key, value in job.overrides.items():
+            keys.setdefault(key, set()).add(value)
+    return [k for k, values in keys.items() if len(values) > 1 or _missing_somewhere(jobs, k)]
+
+
+def _missing_somewhere(jobs: list[Job], key: str) -> bool:
+    return any(key not in j.overrides for j in jobs)
+
+
+def monitor_of(jobs: list[Job], metric: str | None) -> tuple[str, str]:
+    """The metric to rank by (the runs' own monitored metric unless given) and its mode."""
+    for job in jobs:
+        if "monitor" in job.metrics:
+            return metric or job.metrics["monitor"], job.metrics.get("mode", "min")
+    return metric or DEFAULT_MONITOR, "min"
+
+
+def best_column(metric: str) -> str:
+    return f"best {metric}"
+
+
+def best_first(items: list[T], score: Callable[[T], float], mode: str) -> list[T]:
+    """Items by score, best first ("min": lowest); those without a finite score last, in
+    their order. The one ranking of jobs and of replicated settings."""
+
+    def order(item: T) -> tuple[bool, float]:
+        value = score(item)
+        usable = math.isfinite(value)
+        return (not usable, (value if mode == "min" else -value) if usable else 0.0)
+
+    return sorted(items, key=order)
+
+
+def override_value(text: str) -> float | str:
+    """An override's value as written on the command line: a number if it reads as one."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def value_order(value: Any) -> tuple:
+    """Sort key of override values: numbers by size first, then text."""
+    value = override_value(value) if isinstance(value, str) else value
+    return (0, value, "") if isinstance(value, float) else (1, 0.0, str(value))
+
+
+def unfinished_jobs(sweep_dir: Path) -> str | None:
+    """One line on the jobs of a sweep that neither finished nor failed, or None."""
+    jobs = read_jobs(sweep_dir)
+    left = [job for job in jobs if job.status not in (*FINISHED, FAILED)]
+    if not left:
+        return None
+    counts = Counter(job.status for job in left)
+    how = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    names = " ".join(job.name for job in left)
+    return (
+        f"{len(left)} of {len(jobs)} jobs did not finish ({how}: jobs {names}); run the same "
+        f"command with resume={sweep_dir} to carry the sweep on"
+    )
