@@ -15,6 +15,8 @@ takes part by implementing the methods; nothing needs registering.
 | SequenceSource | RandomSumDataModule | length generalisation |
 | Reshapeable | RandomSumDataModule | the curriculum |
 | StagedTraining | the Curriculum callback | the curriculum report |
+| RecordsDivergence | the DivergenceGuard callback | train(): status `diverged` |
+| PrunesTrials | the TrialPruning callback | train(): status `pruned` |
 
 No torch here: type names only appear in annotations.
 """
@@ -103,3 +105,19 @@ class StagedTraining(Protocol):
     train_loss, val_loss, val_mse, ...})."""
 
     stage_rows: list[dict[str, Any]]
+
+
+@runtime_checkable
+class RecordsDivergence(Protocol):
+    """A callback that stops a run whose loss became NaN or infinite, and says where:
+    {metric, epoch}, or None while the run is fine."""
+
+    diverged_at: dict[str, Any] | None
+
+
+@runtime_checkable
+class PrunesTrials(Protocol):
+    """A callback that stops a search trial its study's pruner gives up on, and says where:
+    {epoch, value}, or None while the trial goes on (and outside a search)."""
+
+    pruned_at: dict[str, Any] | None

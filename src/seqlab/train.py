@@ -21,8 +21,7 @@ from omegaconf import DictConfig
 
 from seqlab.analysis.base import RunContext, run_analyses
 from seqlab.build import build, build_all, build_trainer, setup_torch
-from seqlab.callbacks.pruning import TrialPruning
-from seqlab.callbacks.recording import DivergenceGuard, MetricHistory
+from seqlab.callbacks.recording import MetricHistory
 from seqlab.checkpoints import (
     ConfigInCheckpoint,
     best_checkpoint,
@@ -31,6 +30,7 @@ from seqlab.checkpoints import (
     latest_checkpoint,
 )
 from seqlab.config import flat_scalars, to_plain
+from seqlab.contracts import PrunesTrials, RecordsDivergence
 from seqlab.names import (
     COMPLETED,
     DIVERGED,
@@ -48,7 +48,6 @@ from seqlab.names import (
 )
 from seqlab.provenance import code_provenance, describe_device
 from seqlab.rundir import RunRecord, failure, read_metrics, remove_stale_temporaries
-from seqlab.search import open_trial
 
 log = logging.getLogger(__name__)
 
@@ -132,13 +131,26 @@ class _Run:
     model: L.LightningModule
     trainer: L.Trainer
     history: MetricHistory
-    guard: DivergenceGuard
-    pruning: TrialPruning | None  # in a hyperparameter search's trial (seqlab.search)
+    guard: RecordsDivergence | None  # conf/callbacks/divergence_guard.yaml, unless switched off
+    pruning: PrunesTrials | None  # conf/callbacks/trial_pruning.yaml, in a search's trial
     threads: int
 
     @property
     def pruned(self) -> bool:
         return self.pruning is not None and self.pruning.pruned_at is not None
+
+    @property
+    def diverged_at(self) -> dict[str, Any] | None:
+        return self.guard.diverged_at if self.guard is not None else None
+
+
+def contract_callbacks(cfg: DictConfig) -> tuple[MetricHistory, ConfigInCheckpoint]:
+    """The callbacks of seqlab's run contract, which every run has whatever `callbacks`
+    says: MetricHistory keeps the epochs behind metrics.json's `history` and `best`, and
+    ConfigInCheckpoint stores the resolved config in every checkpoint (seqlab-eval,
+    seqlab-tag and resuming read it there). Every other callback comes from conf/callbacks/
+    and can be switched off (`callbacks.<name>=null`) or replaced."""
+    return MetricHistory(cfg.monitor.metric, cfg.monitor.mode), ConfigInCheckpoint(to_plain(cfg))
 
 
 def _build_run(cfg: DictConfig, parallel_jobs: int) -> _Run:
@@ -148,20 +160,15 @@ def _build_run(cfg: DictConfig, parallel_jobs: int) -> _Run:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.data)
     model = build(cfg.model, **datamodule.model_kwargs())
-    history = MetricHistory(cfg.monitor.metric, cfg.monitor.mode)
-    guard = DivergenceGuard()
-    trial = open_trial(cfg.get(TRIAL))
-    pruning = TrialPruning(trial, cfg.monitor.metric) if trial is not None else None
-    callbacks = [
-        *build_all(cfg.get("callbacks")),
-        history,
-        guard,
-        *([pruning] if pruning else []),
-        ConfigInCheckpoint(to_plain(cfg)),
-    ]
-    trainer = build_trainer(cfg, callbacks, build_all(cfg.get("logger")))
+    configured = build_all(cfg.get("callbacks"))
+    history, config_keeper = contract_callbacks(cfg)
+    trainer = build_trainer(
+        cfg, [*configured, history, config_keeper], build_all(cfg.get("logger"))
+    )
     device = trainer.strategy.root_device
     log.info("training %s on %s (%d threads)", type(model).__name__, device, threads)
+    guard = next((c for c in configured if isinstance(c, RecordsDivergence)), None)
+    pruning = next((c for c in configured if isinstance(c, PrunesTrials)), None)
     return _Run(datamodule, model, trainer, history, guard, pruning, threads)
 
 
@@ -213,13 +220,13 @@ def _test_best(run: _Run) -> dict[str, float]:
 
 def _summary(run: _Run, final: dict[str, float], run_dir: Path) -> dict[str, Any]:
     """metrics.json's account of a finished fit (and test)."""
-    diverged = run.guard.diverged_at is not None or any(
+    diverged = run.diverged_at is not None or any(
         not math.isfinite(v) for k, v in final.items() if k.endswith(f"/{LOSS}")
     )
     status = DIVERGED if diverged else PRUNED if run.pruned else COMPLETED
     return {
         "status": status,
-        "diverged_at": run.guard.diverged_at,
+        "diverged_at": run.diverged_at,
         **({"pruned_at": run.pruning.pruned_at} if run.pruned else {}),
         "best": run.history.best() or {},
         "final": final,

@@ -9,25 +9,34 @@ from typing import Any
 import lightning as L
 
 from seqlab.names import logged_key
+from seqlab.search import open_trial
 
 log = logging.getLogger(__name__)
 
 
 class TrialPruning(L.Callback):
-    """Reports the monitored value to the job's Optuna trial after every validation, and
-    stops training at once when the study's pruner says the trial is hopeless.
+    """In a search trial's job, reports the monitored value to its Optuna trial after every
+    validation, and stops training at once when the study's pruner says the trial is
+    hopeless (conf/callbacks/trial_pruning.yaml). Outside a search it does nothing.
 
-    The report goes through the study's storage, so it works from any process or node that
-    sees the sweep directory. train() then records the run as `pruned` at `pruned_at`.
+    `trial` is the job's `trial` config node (number, study, sweep directory), which the
+    sweeper sets; the trial is opened when fitting starts. The report goes through the
+    study's storage, so it works from any process or node that sees the sweep directory.
+    train() then records the run as `pruned` at `pruned_at` (contracts.PrunesTrials).
     """
 
     def __init__(self, trial: Any, monitor: str) -> None:
-        self.trial = trial
+        self.trial_config = trial
         self.monitor = logged_key(monitor)
+        self.trial: Any = None
         self.pruned_at: dict[str, Any] | None = None
 
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage == "fit" and self.trial is None:
+            self.trial = open_trial(self.trial_config)
+
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or self.pruned_at:
+        if trainer.sanity_checking or self.pruned_at or self.trial is None:
             return
         epoch = trainer.current_epoch + 1
         value = trainer.callback_metrics.get(self.monitor)
