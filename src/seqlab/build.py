@@ -74,7 +74,7 @@ def setup_torch(cfg: DictConfig, parallel_jobs: int = 1) -> int:
     torch.set_num_threads(threads)
     # `trainer.deterministic` turns on torch's deterministic algorithms, which by default also
     # fill every new tensor with NaN to expose reads of uninitialised memory: a debugging aid
-    # that changes no result and cost ~15% of a small LSTM's CPU step (1 thread, make bench).
+    # that changes no result and slows a small LSTM's CPU step noticeably (make bench).
     torch.utils.deterministic.fill_uninitialized_memory = False
     accelerator = str(cfg.trainer.get("accelerator", "auto"))
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
@@ -90,7 +90,7 @@ def build_trainer(cfg: DictConfig, callbacks: list[L.Callback], loggers: list[An
 
     A progress bar shows when `callbacks.progress_bar` is set and `trainer.enable_progress_bar`
     is true; either one turns it off. (Lightning would otherwise add a default bar of its
-    own when the callback is null: with its redraw thread that cost 12% of a small job.)
+    own when the callback is null, whose redraw thread slows a small job noticeably.)
     """
     bars = [c for c in callbacks if isinstance(c, ProgressBar)]
     shown = bool(bars) and bool(cfg.trainer.get("enable_progress_bar", True))

@@ -18,7 +18,8 @@ takes part by implementing the methods; nothing needs registering.
 | RecordsDivergence | the DivergenceGuard callback | train(): status `diverged` |
 | PrunesTrials | the TrialPruning callback | train(): status `pruned` |
 
-No torch here: type names only appear in annotations.
+A light module: torch's types appear in annotations only (pyproject.toml's import-linter
+contracts).
 """
 
 from __future__ import annotations

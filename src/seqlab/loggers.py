@@ -23,8 +23,8 @@ class TensorBoardLogger(LightningTensorBoardLogger):
     sweep: there the sweep report writes one for the whole sweep, swept keys first
     (seqlab.report.tensorboard_view), and the jobs' own must not compete with it.
 
-    Lightning flushes the event file after every log call: with 100 epochs of a few
-    milliseconds that was 49 ms of a 1.6 s job. Here it flushes at most every
+    Lightning flushes the event file after every log call, a cost that adds up over the
+    many short epochs of a sweep's jobs (docs/benchmarks.md). Here it flushes at most every
     `flush_every_s` seconds (TensorBoard reloads every 5 s anyway), after settings are
     logged, and when the run ends.
     """
@@ -46,8 +46,7 @@ class TensorBoardLogger(LightningTensorBoardLogger):
     @rank_zero_only
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
         """All of a call's scalars as one TensorBoard event, where Lightning writes one event
-        per scalar (each ~30 us of protobuf and queueing; a 100-epoch job's 202 log calls
-        took 20 ms that way, 15 ms this way). `epoch` is left out."""
+        per scalar, each with its own protobuf and queueing. `epoch` is left out."""
         metrics = {k: v for k, v in metrics.items() if k != "epoch"}
         values = []
         for tag, value in _add_prefix(metrics, self._prefix, self.LOGGER_JOIN_CHAR).items():

@@ -9,7 +9,8 @@ epoch; Lightning (and so TensorBoard) calls them `train/<name>_step` and
 
 Configs name metrics through the `${metric:...}` resolver (registered in seqlab.config),
 so that `${metric:train/loss}` gives the key Lightning's callbacks must watch.
-No torch here: the CLI's fast paths and the report import it.
+A light module (pyproject.toml's import-linter contracts): the CLI's fast paths and the
+report import it.
 """
 
 from __future__ import annotations

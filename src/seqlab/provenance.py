@@ -24,8 +24,8 @@ def code_provenance() -> dict[str, Any]:
     (None outside a git checkout, e.g. for a wheel), and the libraries' versions.
 
     Taken once per process: the code a process runs is the code it imported when it
-    started, whatever the checkout holds later (and the two git calls cost ~10 ms a job
-    of an in-process sweep)."""
+    started, whatever the checkout holds later (and an in-process sweep's jobs are spared
+    two git calls each)."""
     versions = {}
     for name in LIBRARIES:
         try:

@@ -1,6 +1,6 @@
 """The run directory contract: what every run leaves behind, and how it is written.
 
-`CONTRACT` lists the entries (the README's "Run directory" section shows the same list, and
+`CONTRACT` lists the entries (docs/runs.md's "Run directory" section shows the same list, and
 a test keeps the two in step). metrics.json's `status` is one of seqlab.names' statuses.
 Files are written atomically, so a reader, a crash or a kill never sees half a file.
 """

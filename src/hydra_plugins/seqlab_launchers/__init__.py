@@ -1,1 +1,2 @@
-"""seqlab's Hydra launchers (found by Hydra's plugin discovery under `hydra_plugins`)."""
+"""seqlab's Hydra launchers. Their configs are in conf/hydra/launcher/; seqlab's commands
+register them with Hydra (seqlab.cli.common.register_plugins)."""

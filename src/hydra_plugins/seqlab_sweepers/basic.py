@@ -1,20 +1,23 @@
 """hydra/sweeper=seqlab_basic: Hydra's basic sweeper, composing a sweep's configs faster.
 
 Before launching a batch, Hydra's basic sweeper composes every job's config once, to fail
-before any job runs, and the launcher then composes each again. At ~0.2 s a composition
-that was a tenth of the notebook's 48-job grid's overhead. This sweeper composes, before
-launching, only the jobs that bring an override value not seen yet: every value of every
-swept key is still composed once before any job runs.
+before any job runs, and the launcher then composes each again: a large part of a big
+grid's overhead. This sweeper composes, before launching, only the jobs that bring an
+override value not seen yet: every value of every swept key is still composed once before
+any job runs.
 
 Each composition also set up Hydra's config sources, read every config file again and
-merged them all, ~85 ms a job. The sweeper's compositions (its own and its launcher's) go
-through `SweepConfigLoader` instead: each choice of config groups is composed once per
-sweep, from config files read once (as they were when the sweep started), and a job's
-values are set on a copy, 9 ms a job.
+merged them all. The sweeper's compositions (its own and its launcher's) go through
+`SweepConfigLoader` instead: each choice of config groups is composed once per sweep, from
+config files read once (as they were when the sweep started), and a job's values are set
+on a copy. docs/benchmarks.md gives the costs.
+
+Its config is conf/hydra/sweeper/seqlab_basic.yaml; seqlab's commands register the class
+with Hydra (seqlab.cli.common.register_plugins).
 """
 
-# No `from __future__ import annotations`: Hydra's plugin scan runs this module before it
-# is in sys.modules, where OmegaConf could not resolve the config dataclass's string types.
+from __future__ import annotations
+
 import copy
 from collections.abc import Sequence
 from dataclasses import replace

@@ -13,12 +13,13 @@ in the sweep directory, and stop when the pruner says so (seqlab.callbacks.pruni
   resumes from its last checkpoint.
 """
 
-# No `from __future__ import annotations`: see basic.py.
+from __future__ import annotations
+
 import logging
 import math
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.plugins import Plugins
@@ -39,7 +40,7 @@ class SeqlabOptunaSweeper(Sweeper):
 
     def __init__(self, **settings: Any) -> None:
         self.settings = OmegaConf.create(settings)
-        self.config: Optional[DictConfig] = None  # noqa: UP045
+        self.config: DictConfig | None = None
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
@@ -100,7 +101,7 @@ class _TrialRunner:
         # when a retried trial runs in the job directory it was interrupted in.
         jobs = [t.user_attrs.get(JOB_ATTR, t.number) for t in study.get_trials(deepcopy=False)]
         self.next_job = 1 + max(jobs, default=-1)
-        self.error: Optional[Exception] = None  # noqa: UP045
+        self.error: Exception | None = None
 
     def work(self) -> None:
         while True:
@@ -147,7 +148,7 @@ class _TrialRunner:
             _tell(self.study, trial, value, state)
 
 
-def _tell(study: Any, trial: Any, value: Optional[float], state: str) -> None:  # noqa: UP045
+def _tell(study: Any, trial: Any, value: float | None, state: str) -> None:
     try:
         study.tell(trial, value, state=_state(state))
     except RuntimeError as e:

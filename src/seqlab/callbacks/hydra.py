@@ -1,7 +1,7 @@
 """Hydra callbacks (conf/hydra/default.yaml): before a multirun submits, and after it ends.
 
 Hydra loads these for every run, `--help` included, so they import neither torch nor
-lightning (an import-linter contract in pyproject.toml holds them to it).
+lightning at module level (an import-linter contract in pyproject.toml holds them to it).
 """
 
 from __future__ import annotations

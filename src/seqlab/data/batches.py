@@ -146,8 +146,8 @@ class SpelledBatches(BucketBatches):
     The split keeps one table of its distinct forms (see `encode_forms`); each batch takes
     its own rows of it, trimmed to its longest word. So a 140-character URL does not pad
     every word of the split, and a character encoder runs once per distinct word of a batch
-    rather than at every padded position: on English EWT (32 sentences a batch, 1 thread)
-    that took the CharCNN from 13 to 7 ms of a 50 ms BiLSTM-CRF step.
+    rather than at every padded position (on English EWT it halved the CharCNN's share of
+    a BiLSTM-CRF step: docs/benchmarks.md).
     """
 
     def __init__(

@@ -43,8 +43,8 @@ class SeqlabModule(L.LightningModule):
         self.step(batch, TEST)
 
     # Metric objects are updated per batch and computed once per epoch. Calling them per
-    # step (torchmetrics' forward) or logging them per step cost ~3 ms a step here, a
-    # fifth of a small LSTM's whole step.
+    # step (torchmetrics' forward) or logging them per step costs a large share of a small
+    # LSTM's whole step (docs/benchmarks.md).
     def on_validation_epoch_end(self) -> None:
         self.publish(VAL, self.metric_values(VAL, self.val_metric))
 
@@ -80,8 +80,8 @@ class SeqlabModule(L.LightningModule):
     # Epoch values (weighted means of the steps' values, and the metric objects') are summed
     # on the device and handed to callbacks and loggers once an epoch by `publish`, not
     # through `self.log`: Lightning's logging re-places its state on the device at every
-    # call and resets a torchmetrics object per key every epoch, ~2 ms an epoch here, as
-    # long as a small LSTM's whole full-batch epoch. Step values (`train/<name>_step`,
+    # call and resets a torchmetrics object per key every epoch, about as long as a small
+    # LSTM's whole full-batch epoch. Step values (`train/<name>_step`,
     # every `log_every_n_steps` steps of epochs with several batches) use `self.log`.
     # One running sum per stage: validation may run inside a training epoch
     # (`val_check_interval`), and must leave that epoch's training sums alone.

@@ -25,8 +25,8 @@ def publish(
 ) -> None:
     """Save `fig` as a PNG at `path` (unless None), add it to each TensorBoard writer as
     `tag`, close it. The figure is drawn once and encoded once for both: savefig and
-    add_figure would each draw it again, and add_image would encode the PNG again (the
-    three made a run's prediction plot cost ~55 ms, most of a short sweep job's plotting)."""
+    add_figure would each draw it again, and add_image would encode the PNG again, and
+    every job of a sweep draws its figures."""
     import io
 
     import matplotlib.pyplot as plt

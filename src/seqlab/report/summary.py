@@ -2,7 +2,8 @@
 
 Written at the end of every multirun (seqlab.callbacks.hydra) and by `seqlab-report`; works
 on a sweep that is still running or has failed jobs, listing them with their status.
-Imports neither torch nor lightning, so it is quick.
+A light module (no torch or lightning: pyproject.toml's import-linter contracts), so it
+is quick.
 """
 
 from __future__ import annotations

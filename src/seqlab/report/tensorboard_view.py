@@ -8,7 +8,7 @@ metrics in the data's units.
 `tensorboard --logdir <sweep>/tensorboard` then lists the runs, and the HParams tab the
 trials, under those names. The jobs' own event files stay in their run directories, so a
 single job still opens on its own. Written by the sweep report (at the end of a sweep, and
-by every `seqlab-report`); no torch and no TensorFlow here, only TensorBoard's protobufs.
+by every `seqlab-report`); no torch and no TensorFlow, only TensorBoard's protobufs.
 """
 
 from __future__ import annotations
