@@ -47,4 +47,4 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests scripts
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache
