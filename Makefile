@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-all test-slurm bench lint format clean
+.PHONY: setup run test test-unit test-all test-slurm bench lint format clean
 
 setup: $(STAMP)
 
@@ -21,10 +21,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/seqlab-train $(ARGS)
 
+# The unit and integration tiers (tests/unit, tests/integration): not `slow`, `slurm`, `perf`.
 test: lint
 	$(BIN)/python -m pytest -q $(ARGS)
 
-# Also the tests marked `slow` and `slurm`.
+# The unit tier alone, without lint: in-process tests, under a minute.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit $(ARGS)
+
+# Also the tests marked `slow`, `slurm` and `perf`.
 test-all: lint
 	$(BIN)/python -m pytest -q -m "" $(ARGS)
 
@@ -32,9 +37,11 @@ test-all: lint
 test-slurm: lint
 	$(BIN)/python -m pytest -q -m slurm $(ARGS)
 
-# seqlab against hand-written baselines; the table goes to outputs/bench/bench.md.
+# seqlab against hand-written baselines; the table goes to outputs/bench/bench.md. Then the
+# wall-clock assertions of tests/perf.
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py $(ARGS)
+	$(BIN)/python -m pytest -q -m perf tests/perf
 
 # ruff, and import-linter's contracts (pyproject.toml): the layers, no cycles, light modules.
 lint: $(STAMP)

@@ -1,4 +1,6 @@
-"""Shared test helpers: compose configs as the CLI would, shrink runs, check run directories."""
+"""Helpers shared by the tiers (tests/unit, tests/integration, tests/perf): compose configs as
+the CLI would, shrink runs, run the commands, check run directories, read TensorBoard, and
+write CoNLL-U files and sweep directories by hand."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
@@ -81,17 +84,6 @@ def assert_run_contract(run_dir: Path, status: str = "completed", by_hydra: bool
     return metrics
 
 
-def job_dirs(sweep: Path) -> list[Path]:
-    """A sweep's job directories (named by job number), in job order."""
-    jobs = (p for p in Path(sweep).iterdir() if p.is_dir() and p.name.isdigit())
-    return sorted(jobs, key=lambda p: int(p.name))
-
-
-@pytest.fixture
-def cli_cwd(tmp_path: Path) -> Path:
-    return tmp_path
-
-
 def read_tensorboard(log_dir: Path):
     """All event files of a directory, loaded (scalars, text, images, hparams)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -112,3 +104,116 @@ def tensorboard_hparams(acc) -> dict:
         kind = value.WhichOneof("kind")
         out[name] = getattr(value, kind) if kind else None
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# CoNLL-U files written by hand.
+
+CONLLU_TOKEN = "{id}\t{form}\t{form}\t{upos}\t{xpos}\t_\t0\troot\t_\t_"
+
+# A toy treebank, as 'word/TAG word/TAG' strings (make_treebank writes it out).
+TREEBANK = [
+    "The/DET dog/NOUN barks/VERB ./PUNCT",
+    "A/DET cat/NOUN sleeps/VERB ./PUNCT",
+    "the/DET dog/NOUN sleeps/VERB",
+    "Dogs/NOUN bark/VERB",
+    "The/DET old/ADJ cat/NOUN saw/VERB the/DET dog/NOUN ./PUNCT",
+]
+
+
+def write_conllu(tmp_path: Path, text: str, name: str = "data.conllu") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def make_treebank(tmp_path: Path, name: str, sentences: list[str]) -> Path:
+    """A CoNLL-U file from 'word/TAG word/TAG' strings."""
+    lines = []
+    for n, sentence in enumerate(sentences, 1):
+        lines.append(f"# sent_id = {n}")
+        for i, token in enumerate(sentence.split(), 1):
+            word, tag = token.rsplit("/", 1)
+            lines.append(CONLLU_TOKEN.format(id=i, form=word, upos=tag, xpos="_"))
+        lines.append("")
+    return write_conllu(tmp_path, "\n".join(lines) + "\n", name)
+
+
+# --------------------------------------------------------------------------------------------
+# Sweep directories made by hand, for seqlab-report (no training needed).
+
+
+def make_job(sweep: Path, num: int, overrides: dict, metrics: dict | None) -> None:
+    job = sweep / str(num)
+    (job / ".hydra").mkdir(parents=True)
+    items = [f"{k}={v}" for k, v in overrides.items()]
+    (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(items))
+    if metrics is not None:
+        (job / "metrics.json").write_text(json.dumps(metrics))
+
+
+def done(value: float, status: str = "completed", epochs: int = 5) -> dict:
+    """The metrics.json of a finished job whose best val/loss is `value`."""
+    return {
+        "status": status,
+        "monitor": "val/loss",
+        "mode": "min",
+        "epochs": epochs,
+        "wall_s": 1.5,
+        "best": {"val/loss": value, "epoch": epochs},
+        "final": {"val/loss": value + 1},
+    }
+
+
+@pytest.fixture
+def sweep(tmp_path: Path) -> Path:
+    """Six jobs over model.hidden_dim and model.lr: three completed, one diverged, one failed,
+    one not started."""
+    fixed = {"experiment": "tutorial_sum"}
+    make_job(tmp_path, 0, {**fixed, "model.hidden_dim": 8, "model.lr": 0.1}, done(30.0))
+    make_job(tmp_path, 1, {**fixed, "model.hidden_dim": 8, "model.lr": 0.5}, done(10.0))
+    make_job(tmp_path, 2, {**fixed, "model.hidden_dim": 32, "model.lr": 0.1}, done(20.0))
+    make_job(
+        tmp_path,
+        3,
+        {**fixed, "model.hidden_dim": 32, "model.lr": 0.5},
+        done(5.0, status="diverged", epochs=2),
+    )
+    failed = {"status": "failed", "error": "RuntimeError: boom", "monitor": "val/loss"}
+    make_job(tmp_path, 4, {**fixed, "model.hidden_dim": 64, "model.lr": 0.1}, failed)
+    make_job(tmp_path, 10, {**fixed, "model.hidden_dim": 64, "model.lr": 0.5}, None)  # running
+    return tmp_path
+
+
+def big_sweep(root: Path) -> Path:
+    """The notebook's 48-job grid, with made-up results."""
+    num = 0
+    for h in (8, 32, 64):
+        for lr in (0.1, 0.5):
+            for length in (2, 4, 8, 16):
+                for n in (1000, 10000):
+                    over = {
+                        "model.hidden_dim": h,
+                        "model.lr": lr,
+                        "data.length": length,
+                        "data.n": n,
+                    }
+                    make_job(root, num, over, done(float(length * 100 / h + lr)))
+                    num += 1
+    return root
+
+
+def replicated(root: Path, values: dict[str, list[float]], failed: str | None = None) -> Path:
+    """Settings of model.hidden_dim, each run with seeds 1, 2, ...: best val/loss values as
+    given; the job of setting `failed` with the last seed failed instead."""
+    num = 0
+    for hidden, bests in values.items():
+        for seed, value in enumerate(bests, 1):
+            over = {"model.hidden_dim": hidden, "seed": seed}
+            metrics = done(value)
+            metrics["final"] = {"val/loss": value + 1, "test/loss": value + 2}
+            if hidden == failed and seed == len(bests):
+                metrics = {"status": "failed", "error": "RuntimeError: boom"}
+            make_job(root, num, over, metrics)
+            num += 1
+    return root

@@ -1,0 +1,202 @@
+"""Hyperparameter search: seqlab's Optuna sweeper (hydra/sweeper=seqlab_optuna), through the
+CLI as users run it; the study is read back from the sweep directory with Optuna itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from seqlab.search import STUDY_FILE
+from tests.conftest import QUIET, REPO, assert_run_contract, run_cli
+from tests.integration.conftest import job_dirs
+
+# A small sum regressor: a trial takes about a second.
+SEARCH = [
+    "hparams_search=sum_optuna",
+    "data.n=256",
+    "data.n_val=64",
+    "data.n_test=64",
+    "data.length=4",
+    "trainer.max_epochs=3",
+    "threads=1",
+    *QUIET,
+]
+
+
+def run_search(args: list[str], cwd: Path, timeout: float = 300) -> tuple[Path, list[Path]]:
+    result = run_cli(["seqlab-train", *SEARCH, *args], cwd, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [sweep] = (cwd / "outputs" / "multiruns").glob("*/*")
+    return sweep, job_dirs(sweep)
+
+
+def load(sweep: Path, name: str = "sum_optuna") -> optuna.Study:
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(sweep / STUDY_FILE))
+    )
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def states(study: optuna.Study) -> list[str]:
+    return [t.state.name for t in sorted(study.trials, key=lambda t: t.number)]
+
+
+def test_six_trial_study_through_the_cli(cli_cwd):
+    sweep, jobs = run_search(["hydra.sweeper.n_trials=6", "hydra.sweeper.pruner=none"], cli_cwd)
+    assert [j.name for j in jobs] == [str(i) for i in range(6)]
+    study = load(sweep)
+    assert states(study) == ["COMPLETE"] * 6
+    best = {}
+    for job in jobs:
+        metrics = assert_run_contract(job)
+        trial = study.trials[int(job.name)]
+        assert metrics["best"]["val/mse"] == trial.value  # what the study was told
+        overrides = (job / ".hydra" / "overrides.yaml").read_text()
+        assert f"model.hidden_dim={trial.params['model.hidden_dim']}" in overrides
+        best[trial.value] = trial.params
+    results = (sweep / "optimization_results.yaml").read_text()
+    assert f"best_value: {min(best)}" in results
+    summary = (sweep / "summary.md").read_text()
+    assert "model.lr" in summary and "trial." not in summary  # bookkeeping is no axis
+
+
+def test_pruning_stops_a_trial_built_to_be_bad(cli_cwd):
+    """One trial learns (lr 1e-2); one cannot (lr 1e-7). The grid's order (seed 1) runs the
+    good one first; the median pruner then stops the bad one after its warm-up epoch."""
+    sweep, jobs = run_search(
+        [
+            "hydra.sweeper.n_trials=2",
+            "hydra.sweeper.sampler=grid",
+            "hydra.sweeper.seed=1",
+            "hydra.sweeper.params=null",
+            "model.lr=choice(0.01,1e-7)",
+            "hydra.sweeper.pruner_options.median.n_startup_trials=1",
+            "hydra.sweeper.pruner_options.median.n_warmup_steps=1",
+            "trainer.max_epochs=12",
+        ],
+        cli_cwd,
+    )
+    study = load(sweep)
+    [bad] = [t for t in study.trials if t.params["model.lr"] == 1e-7]
+    assert bad.state.name == "PRUNED" and bad.number == 1
+    metrics = json.loads((sweep / str(bad.number) / "metrics.json").read_text())
+    assert metrics["status"] == "pruned"
+    assert metrics["pruned_at"]["epoch"] == len(metrics["history"]) < 12
+    assert "test/mse" not in metrics["final"]  # a pruned trial is not tested
+    assert max(bad.intermediate_values) == metrics["pruned_at"]["epoch"]
+    good = [t for t in study.trials if t.number != bad.number]
+    assert all(t.state.name == "COMPLETE" for t in good)
+    summary = (sweep / "summary.md").read_text()
+    assert "pruned" in summary
+
+
+def test_study_resumes_to_six_trials(cli_cwd):
+    """3 trials, then resume=<sweep dir> with n_trials=6: the first 3 are kept as they are."""
+    sweep, jobs = run_search(["hydra.sweeper.n_trials=3"], cli_cwd)
+    before = {j.name: (j / "metrics.json").read_text() for j in jobs}
+    sweep_again, jobs = run_search(["hydra.sweeper.n_trials=6", f"resume={sweep}"], cli_cwd)
+    assert sweep_again == sweep
+    assert [j.name for j in jobs] == [str(i) for i in range(6)]
+    assert {n: (sweep / n / "metrics.json").read_text() for n in before} == before
+    study = load(sweep)
+    assert len(study.trials) == 6
+    assert all(s in ("COMPLETE", "PRUNED") for s in states(study))
+
+
+@pytest.mark.slow
+def test_killed_study_retries_its_interrupted_trial(cli_cwd):
+    """SIGKILL the sweep while its fourth trial trains; resume=<sweep dir> fails that trial,
+    retries its settings in the same job directory (resuming from last.ckpt), and ends
+    with 6 trials that ran to an end."""
+    args = ["hydra.sweeper.n_trials=6", "hydra.sweeper.pruner=none", "trainer.max_epochs=300"]
+    env = {**os.environ, "SEQLAB_OUTPUT_ROOT": str(cli_cwd / "outputs")}
+    script = Path(sys.executable).parent / "seqlab-train"
+    process = subprocess.Popen(
+        [str(script), *SEARCH, *args],
+        cwd=cli_cwd,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        running = list((cli_cwd / "outputs").glob("multiruns/*/*/3/checkpoints/last.ckpt"))
+        if running:
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    [sweep] = (cli_cwd / "outputs" / "multiruns").glob("*/*")
+    assert json.loads((sweep / "3" / "metrics.json").read_text())["status"] == "running"
+    interrupted = load(sweep).trials[3]
+    _, jobs = run_search([*args, f"resume={sweep}"], cli_cwd)
+    assert [j.name for j in jobs] == [str(i) for i in range(6)]
+    study = load(sweep)
+    assert study.trials[3].state.name == "FAIL" and study.trials[3].user_attrs["interrupted"]
+    [retry] = [t for t in study.trials if t.user_attrs.get("retry_of") == 3]
+    assert retry.params == interrupted.params and retry.state.name == "COMPLETE"
+    metrics = assert_run_contract(sweep / "3")
+    assert metrics["resumed_after_epoch"] >= 1
+    epochs = [r["epoch"] for r in metrics["history"]]
+    assert epochs == list(range(1, metrics["epochs"] + 1))  # each epoch once, resumed or not
+    counted = [t for t in study.trials if not t.user_attrs.get("interrupted")]
+    assert len(counted) == 6
+
+
+def test_four_trials_through_local_parallel(cli_cwd):
+    sweep, jobs = run_search(
+        [
+            "hydra/launcher=local_parallel",
+            "hydra.launcher.n_jobs=2",
+            "hydra.sweeper.n_jobs=2",
+            "hydra.sweeper.n_trials=4",
+        ],
+        cli_cwd,
+    )
+    assert len(jobs) == 4
+    study = load(sweep)
+    assert all(s in ("COMPLETE", "PRUNED") for s in states(study))
+    starts = sorted(t.datetime_start for t in study.trials)
+    ends = sorted(t.datetime_complete for t in study.trials)
+    assert starts[1] < ends[0]  # two trials were in flight at once
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("hydra.sweeper.pruner=sometimes", "hydra.sweeper.pruner=sometimes: allowed: median"),
+        ("model.lr=interval(0.1,0.01)", "interval(low, high) needs low < high"),
+        (
+            "+hydra.sweeper.direction=maximize",
+            "hydra.sweeper.direction=maximize contradicts monitor.mode=min",
+        ),
+        ("hydra.sweeper.n_trials=0", "hydra.sweeper.n_trials=0: allowed: a whole number >= 1"),
+        ("hydra.sweeper.sampler=grid", "hydra.sweeper.sampler=grid: hydra.sweeper.params.model"),
+    ],
+)
+def test_bad_sweeper_settings_fail_before_any_job(cli_cwd, override, message):
+    result = run_cli(["seqlab-train", *SEARCH, override], cli_cwd)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert not list((cli_cwd / "outputs").glob("multiruns/*/*/0"))  # no job ran
+
+
+def test_sweeper_module_is_light():
+    """Hydra imports every plugin on every start (`--help` too): no optuna, torch or
+    lightning at import."""
+    code = (
+        "import sys, hydra_plugins.seqlab_sweepers.optuna_sweeper;"
+        "print([m for m in ('optuna', 'torch', 'lightning') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.stdout.strip() == "[]", out.stderr

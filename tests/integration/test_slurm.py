@@ -1,0 +1,403 @@
+"""The cluster path on a real SLURM: a one-node cluster with accounting, started on this
+machine by scripts/slurm_local.sh. Marked `slurm` (`make test-slurm`).
+
+Each test asserts on what SLURM itself says (sacct's states, squeue's reasons) and on the
+run directories (metrics.json and its history). A requeued job waits (reason BeginTime)
+for the cluster's requeue delay, 30 s here (scripts/slurm_local.sh), before it starts again.
+
+They skip, with one line, only where the cluster cannot be started here: not root, or no
+SLURM packages and no apt-get to install them. Anywhere else a failure to start is a
+failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import QUIET, REPO, assert_run_contract, run_cli
+from tests.integration.conftest import RESUME, job_dirs
+
+pytestmark = pytest.mark.slurm
+
+
+SCRIPT = REPO / "scripts" / "slurm_local.sh"
+
+
+CPU_JOBS = [
+    "hydra/launcher=slurm",
+    "hydra.launcher.gpus_per_node=0",
+    "hydra.launcher.cpus_per_task=1",
+    "hydra.launcher.mem_gb=1",
+    "hydra.launcher.timeout_min=10",
+]
+
+
+TINY = [
+    "experiment=tutorial_sum",
+    "data.n=200",
+    "data.n_val=50",
+    "data.n_test=50",
+    "trainer.max_epochs=5",
+    *QUIET,
+]
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[dict[str, str]]:
+    """The environment that points SLURM's commands at the running local cluster."""
+    if os.geteuid() != 0:
+        pytest.skip("real SLURM tests need root to start the local cluster")
+    if not (shutil.which("slurmctld") and shutil.which("slurmdbd") and shutil.which("sbatch")):
+        if not shutil.which("apt-get"):
+            pytest.skip("no SLURM packages here and no apt-get to install them")
+        install = subprocess.run([str(SCRIPT), "install"], capture_output=True, text=True)
+        if install.returncode != 0:
+            reason = (install.stderr or install.stdout).strip().splitlines()[-1:]
+            pytest.skip(f"the SLURM packages could not be installed: {' '.join(reason)}")
+    status = subprocess.run([str(SCRIPT), "status"], capture_output=True, text=True)
+    already_up = "slurmctld: running" in status.stdout
+    up = subprocess.run([str(SCRIPT), "up"], capture_output=True, text=True, timeout=900)
+    assert up.returncode == 0, up.stdout + up.stderr
+    conf = subprocess.run([str(SCRIPT), "env"], capture_output=True, text=True, check=True)
+    name, _, value = conf.stdout.strip().removeprefix("export ").partition("=")
+    yield {name: value}
+    if not already_up:  # leave the machine as the tests found it
+        subprocess.run([str(SCRIPT), "down"], capture_output=True, text=True)
+
+
+def slurm(env: dict[str, str], *command: str) -> str:
+    """A SLURM command's output, run against the local cluster; it must succeed."""
+    out = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env})
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def sacct(env: dict[str, str], *fields: str, job: str | None = None) -> list[list[str]]:
+    """sacct's rows (allocations only; with `job`, every attempt of that job, oldest first),
+    as lists of the given fields."""
+    which = ["-D", "-j", job] if job else []
+    out = slurm(env, "sacct", "-n", "-X", "-P", *which, "-o", ",".join(fields))
+    return [line.split("|") for line in out.splitlines() if line]
+
+
+def run_sweep(args: list[str], cwd: Path, env: dict[str, str]) -> list[Path]:
+    result = run_cli(["seqlab-train", "-m", *CPU_JOBS, *TINY, *args], cwd, timeout=600, **env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [sweep] = (cwd / "outputs" / "multiruns").glob("*/*")
+    return job_dirs(sweep)
+
+
+ACTIVE = ("PENDING", "RUNNING", "COMPLETING", "SUSPENDED", "RESIZING")
+
+
+def settled(read, limit: float = 60):
+    """`read()`'s {job: [state, ...]} once none of those jobs is active any more: submitit
+    may take a job's result a moment before its batch script has ended, and sacct say so."""
+    deadline = time.time() + limit
+    while True:
+        rows = read()
+        if not any(state in ACTIVE for state, *_ in rows.values()) or time.time() > deadline:
+            return rows
+        time.sleep(0.5)
+
+
+def array_tasks(env: dict[str, str]) -> dict[str, list[str]]:
+    """{array task id: [state, start, end]} of every array task the cluster ran, once all
+    have ended."""
+
+    def read() -> dict[str, list[str]]:
+        rows = sacct(env, "JobID", "State", "Start", "End")
+        return {row[0]: row[1:] for row in rows if "_" in row[0]}
+
+    return settled(read)
+
+
+def attempts(env: dict[str, str], job: str) -> list[str]:
+    """The final states of every attempt of a job, oldest first (REQUEUED for each one
+    that was requeued), once the last has ended."""
+    settled(lambda: {job: sacct(env, "State", job=job)[-1]})
+    return [state for [state] in sacct(env, "State", job=job)]
+
+
+def test_a_sweep_runs_as_one_array_two_at_a_time(cli_cwd, cluster):
+    jobs = run_sweep(
+        ["hydra.launcher.array_parallelism=2", "model.hidden_dim=8,16", "model.lr=0.1,0.5"],
+        cli_cwd,
+        cluster,
+    )
+    assert [j.name for j in jobs] == ["0", "1", "2", "3"]
+    for job in jobs:
+        metrics = assert_run_contract(job)
+        assert [r["epoch"] for r in metrics["history"]] == [1, 2, 3, 4, 5]
+        assert metrics["threads"] == 1  # SLURM_CPUS_PER_TASK
+    tasks = array_tasks(cluster)
+    array_ids = {task.split("_")[0] for task in tasks}
+    newest = max(array_ids, key=int)  # this sweep's array (earlier tests leave theirs)
+    ours = {t: v for t, v in tasks.items() if t.startswith(f"{newest}_")}
+    assert sorted(ours) == [f"{newest}_{i}" for i in range(4)]
+    assert all(state == "COMPLETED" for state, _, _ in ours.values()), ours
+    # array_parallelism=2: at no moment were more than two tasks running.
+    for _, start, _ in ours.values():
+        running = [t for t, (_, s, e) in ours.items() if s <= start < e]
+        assert len(running) <= 2, ours
+    # The batch script sbatch got carries the preset's options.
+    script = (jobs[0].parent / ".submitit" / newest / f"{newest}_submission.sh").read_text()
+    for line in ("#SBATCH --array=0-3%2", "#SBATCH --cpus-per-task=1", "#SBATCH --signal=USR2@120"):
+        assert line in script, f"{line} not in the job script:\n{script}"
+    summary = (jobs[0].parent / "summary.md").read_text()
+    assert "4 jobs: 4 completed" in summary
+
+
+def test_a_job_with_a_bad_value_fails_alone(cli_cwd, cluster):
+    jobs = run_sweep(["model.hidden_dim=8,-4,16"], cli_cwd, cluster)
+    statuses = [json.loads((j / "metrics.json").read_text())["status"] for j in jobs]
+    assert statuses == ["completed", "failed", "completed"]
+    error = json.loads((jobs[1] / "metrics.json").read_text())["error"]
+    assert "model.hidden_dim" in error
+    summary = (jobs[0].parent / "summary.md").read_text()
+    assert "3 jobs: 2 completed, 1 failed" in summary
+
+
+# Jobs long enough to interrupt: 0.1 s epochs (64 steps of a 4096-sample set).
+LONG = [*RESUME, "callbacks.early_stopping=null"]
+
+
+class Sweep:
+    """`seqlab-train -m` on the cluster, running in the background."""
+
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str]) -> None:
+        self.cwd, self.env = cwd, env
+        full_env = {**os.environ, "SEQLAB_OUTPUT_ROOT": str(cwd / "outputs"), **env}
+        full_env.pop("HYDRA_FULL_ERROR", None)
+        self.out = open(cwd / "sweep.out", "w")  # noqa: SIM115 (closed in finish)
+        self.err = open(cwd / "sweep.err", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "seqlab-train"), "-m", *CPU_JOBS, *args],
+            cwd=cwd,
+            env=full_env,
+            stdout=self.out,
+            stderr=self.err,
+        )
+
+    def job_dir(self, job: int) -> Path:
+        return self.wait(f"job {job} never started", lambda: self._job_dir(job))
+
+    def _job_dir(self, job: int) -> Path | None:
+        found = list((self.cwd / "outputs" / "multiruns").glob(f"*/*/{job}/train.log"))
+        return found[0].parent if found else None
+
+    def running_job(self) -> str:
+        """The SLURM job id of the one running job (an array task's as `<array>_<task>`)."""
+        return self.wait(
+            "no job running", lambda: slurm(self.env, "squeue", "-h", "-t", "R", "-o", "%i")
+        )
+
+    def wait_for_epochs(self, job: int, epochs: int) -> None:
+        """Until the job's checkpoints/last.ckpt has been written `epochs` times."""
+        last = self.job_dir(job) / "checkpoints" / "last.ckpt"
+        seen: set[int] = set()
+
+        def written() -> bool:
+            if last.is_file():
+                seen.add(last.stat().st_mtime_ns)
+            return len(seen) >= epochs
+
+        self.wait(f"job {job} did not train {epochs} epochs", written, poll=0.01)
+
+    def wait(self, what: str, ready, limit: float = 180, poll: float = 0.2):
+        deadline = time.time() + limit
+        while not (value := ready()):
+            assert self.proc.poll() is None, f"the sweep ended first: {self.stderr()}"
+            assert time.time() < deadline, what
+            time.sleep(poll)
+        return value
+
+    def finish(self, limit: float = 600) -> int:
+        try:
+            return self.proc.wait(timeout=limit)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        self.out.close()
+        self.err.close()
+
+    def stderr(self) -> str:
+        return (self.cwd / "sweep.err").read_text()[-3000:]
+
+
+@pytest.fixture
+def start_sweep(cli_cwd, cluster) -> Iterator:
+    """Starts Sweeps; afterwards (a failed test too) stops them and cancels their jobs."""
+    started: list[Sweep] = []
+
+    def start(args: list[str]) -> Sweep:
+        started.append(Sweep(args, cli_cwd, cluster))
+        return started[-1]
+
+    yield start
+    for sweep in started:
+        sweep.stop()
+    subprocess.run(["scancel", "--user", str(os.getuid())], env={**os.environ, **cluster})
+
+
+def metrics_of(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+def wait_until_interrupted(sweep: Sweep, run_dir: Path) -> dict:
+    """metrics.json once the run has recorded its interruption."""
+    return sweep.wait(
+        "the run never recorded its interruption",
+        lambda: (m := metrics_of(run_dir))["status"] == "interrupted" and m,
+        limit=60,
+    )
+
+
+def assert_each_epoch_once(metrics: dict, epochs: int) -> None:
+    assert [row["epoch"] for row in metrics["history"]] == list(range(1, epochs + 1))
+
+
+def interrupt_after_3_epochs(start_sweep, cluster, *command: str) -> tuple:
+    """A one-job sweep of 150 epochs, sent `command <its job id>` once it has trained 3;
+    returns the sweep, the job's run directory, its SLURM job id, and its metrics.json once
+    that has recorded the interruption."""
+    sweep = start_sweep([*LONG, "trainer.max_epochs=150"])
+    run_dir = sweep.job_dir(0)
+    sweep.wait_for_epochs(0, 3)
+    job = sweep.running_job()
+    slurm(cluster, *command, job)
+    return sweep, run_dir, job, wait_until_interrupted(sweep, run_dir)
+
+
+def test_a_requeued_job_resumes_from_last_ckpt(cluster, start_sweep):
+    sweep, run_dir, job, stopped = interrupt_after_3_epochs(
+        start_sweep, cluster, "scontrol", "requeue"
+    )
+    # While the job waits to start again, SLURM and the run directory both say so.
+    assert stopped["interrupted_by"] == "SIGTERM"
+    assert len(stopped["history"]) >= 3
+    assert_each_epoch_once(stopped, len(stopped["history"]))
+    waiting = "PENDING BeginTime"  # once the job's processes have ended (COMPLETING)
+    sweep.wait(waiting, lambda: slurm(cluster, "squeue", "-h", "-j", job, "-o", "%T %r") == waiting)
+    assert metrics_of(run_dir)["status"] == "interrupted"
+
+    assert sweep.finish() == 0, sweep.stderr()
+    metrics = assert_run_contract(run_dir)
+    assert metrics["resumed_from"].endswith("checkpoints/last.ckpt")
+    assert 3 <= metrics["resumed_after_epoch"] <= len(stopped["history"])
+    assert_each_epoch_once(metrics, 150)
+    assert metrics["attempts"] == 2 and metrics["wall_s"] > stopped["wall_s"]
+    assert attempts(cluster, job) == ["REQUEUED", "COMPLETED"]
+
+
+def test_preemption_by_sigusr1_checkpoints_requeues_and_resumes(cluster, start_sweep):
+    """SLURM's preemption warning (scancel --signal=USR1, as `--signal=USR1@<s>` or a
+    preempting job sends it): Lightning saves hpc_ckpt_1.ckpt and requeues the job itself
+    (scontrol requeue); the requeued job resumes from that checkpoint, the newest."""
+    sweep, run_dir, job, stopped = interrupt_after_3_epochs(
+        start_sweep, cluster, "scancel", "--signal=USR1"
+    )
+    assert (run_dir / "hpc_ckpt_1.ckpt").is_file()
+    assert sweep.finish() == 0, sweep.stderr()
+    metrics = assert_run_contract(run_dir)
+    assert metrics["resumed_from"].endswith("hpc_ckpt_1.ckpt")
+    assert metrics["resumed_after_epoch"] == len(stopped["history"])
+    assert_each_epoch_once(metrics, 150)
+    assert metrics["attempts"] == 2
+    assert attempts(cluster, job) == ["REQUEUED", "COMPLETED"]
+
+
+def test_a_job_longer_than_its_time_limit_is_carried_through_by_requeues(
+    cli_cwd, cluster, start_sweep
+):
+    """timeout_min=1, and a job that needs about two minutes: SLURM signals it (USR2)
+    before each time limit, submitit requeues it, and each attempt resumes from last.ckpt.
+    Its final numbers equal those of the same run trained without a break, run alongside.
+
+    signal_delay_s=5: SLURM looks at time limits every 30 s and signals a job at the first
+    look within signal_delay_s + 30 s of its limit, so here 25-55 s into each attempt (the
+    preset's 120 s would signal a 1-minute job as soon as it starts).
+
+    Tolerance: none (==). Each attempt resumes from last.ckpt, written at an epoch's end;
+    every random draw depends only on (seed, epoch); CPU kernels with one thread are
+    deterministic.
+    """
+    epochs = 900
+    reference = cli_cwd / "uninterrupted"
+    args = [*LONG, f"trainer.max_epochs={epochs}"]
+    whole = subprocess.Popen(
+        [str(Path(sys.executable).parent / "seqlab-train"), *args, f"hydra.run.dir={reference}"],
+        cwd=cli_cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        limits = ["hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=5"]
+        sweep = start_sweep([*args, *limits, "hydra.launcher.max_num_timeout=6"])
+        run_dir = sweep.job_dir(0)
+        job = sweep.running_job()
+        assert sweep.finish() == 0, sweep.stderr()
+        assert whole.wait(timeout=600) == 0
+    finally:
+        whole.kill()
+
+    metrics = assert_run_contract(run_dir)
+    assert metrics["attempts"] >= 2 and metrics["resumed_from"].endswith("last.ckpt")
+    assert_each_epoch_once(metrics, epochs)
+    states = attempts(cluster, job)
+    assert states == ["REQUEUED"] * (metrics["attempts"] - 1) + ["COMPLETED"], states
+    expected = assert_run_contract(reference)
+    for key in ("val/mse", "val/loss", "train/loss", "test/mse"):
+        assert metrics["final"][key] == expected["final"][key], key
+
+
+def test_a_cancelled_array_ends_the_sweep_and_resume_finishes_it(cli_cwd, cluster, start_sweep):
+    """scancel of the whole array: the sweep ends with one line and exit status 1; run
+    again with resume=<sweep dir>, it submits only the jobs left and completes them."""
+    args = [*LONG, "trainer.max_epochs=3,300,3", "hydra.launcher.array_parallelism=1"]
+    sweep = start_sweep(args)
+    sweep.wait_for_epochs(1, 2)  # job 0 is done, job 1 is training, job 2 waits
+    array = sweep.running_job().split("_")[0]
+    slurm(cluster, "scancel", array)
+    assert sweep.finish() == 1
+    errors = [line for line in sweep.stderr().splitlines() if "error" in line.lower()]
+    sweep_dir = sweep.job_dir(0).parent
+    assert errors == [
+        f"seqlab-train: error: 2 of 3 jobs did not finish (1 interrupted, 1 pending: jobs 1 "
+        f"2); run the same command with resume={sweep_dir} to carry the sweep on"
+    ], sweep.stderr()
+    assert "3 jobs: 1 completed, 1 interrupted, 1 pending" in (sweep_dir / "summary.md").read_text()
+    done = (sweep_dir / "0" / "metrics.json").read_text()
+    stopped = metrics_of(sweep_dir / "1")
+    assert stopped["status"] == "interrupted" and len(stopped["history"]) >= 2
+
+    result = run_cli(
+        ["seqlab-train", "-m", *CPU_JOBS, *args, f"resume={sweep_dir}"],
+        cli_cwd,
+        timeout=600,
+        **cluster,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (sweep_dir / "0" / "metrics.json").read_text() == done  # not run again
+    resumed = assert_run_contract(sweep_dir / "1")
+    assert resumed["attempts"] == 2 and resumed["resumed_after_epoch"] >= 2
+    assert_each_epoch_once(resumed, 300)
+    assert assert_run_contract(sweep_dir / "2")["attempts"] == 1
+    # The resumed sweep's array held the two jobs left, and both completed.
+    tasks = array_tasks(cluster)
+    newest = max({task.split("_")[0] for task in tasks}, key=int)
+    ours = {t: state for t, (state, _, _) in tasks.items() if t.startswith(f"{newest}_")}
+    assert ours == {f"{newest}_0": "COMPLETED", f"{newest}_1": "COMPLETED"}
+    assert "3 jobs: 3 completed" in (sweep_dir / "summary.md").read_text()

@@ -1,0 +1,128 @@
+"""A sweep as a person meets it in TensorBoard: a real TensorBoard server on a free
+localhost port, read through the HTTP API its own pages use."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import QUIET, run_cli
+
+SWEEP = [
+    "-m",
+    "experiment=tutorial_sum",
+    "data.n=200",
+    "data.n_val=50",
+    "data.n_test=50",
+    "trainer.max_epochs=2",
+    "model.hidden_dim=8,16",
+    "model.lr=0.1,0.5",
+    *QUIET,
+]
+
+
+LABELS = {f"hidden_dim={h},lr={lr}" for h in (8, 16) for lr in (0.1, 0.5)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, body: dict | None = None) -> object:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+@contextmanager
+def tensorboard(logdir: Path, runs: int) -> Iterator[str]:
+    """`tensorboard --logdir <logdir>` on a free port; yields its URL once it lists `runs`
+    runs (it loads event files in the background)."""
+    port = free_port()
+    binary = Path(sys.executable).parent / "tensorboard"
+    args = [str(binary), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if len(get(f"{url}/data/runs")) >= runs:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                log = server.stderr.read()[-2000:]
+                pytest.fail(f"TensorBoard did not serve {runs} runs: {log}")
+            time.sleep(0.5)
+        time.sleep(1)  # let the loader finish the runs it has found
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_sweep_in_tensorboard_is_named_by_its_settings(cli_cwd):
+    result = run_cli(["seqlab-train", *SWEEP], cli_cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = (cli_cwd / "outputs" / "multiruns").glob("*/*")
+    assert f"Compare the jobs with: tensorboard --logdir {sweep / 'tensorboard'}" in result.stdout
+    best = {}
+    for job in sweep.iterdir():
+        if job.name.isdigit():
+            metrics = json.loads((job / "metrics.json").read_text())
+            overrides = (job / ".hydra" / "overrides.yaml").read_text()
+            hidden = "16" if "model.hidden_dim=16" in overrides else "8"
+            lr = "0.5" if "model.lr=0.5" in overrides else "0.1"
+            best[f"hidden_dim={hidden},lr={lr}"] = metrics
+
+    with tensorboard(sweep / "tensorboard", runs=5) as url:
+        # The run list: one run per job, named by its swept values (and the experiment).
+        assert set(get(f"{url}/data/runs")) == LABELS | {"."}
+        scalars = get(f"{url}/data/plugin/scalars/tags")
+        assert "epoch" not in {tag for tags in scalars.values() for tag in tags}
+        assert all("val/mse" in scalars[label] for label in LABELS)
+
+        # HParams: the swept keys, then the metrics in the data's units; nothing constant.
+        experiment = get(f"{url}/data/plugin/hparams/experiment", {"experimentName": ""})
+        columns = [(h["name"], h["displayName"]) for h in experiment["hparamInfos"]]
+        assert columns == [("model.hidden_dim", "hidden_dim"), ("model.lr", "lr")]
+        assert [h["domainDiscrete"] for h in experiment["hparamInfos"]] == [[8, 16], [0.1, 0.5]]
+        metrics = [(m["name"]["tag"], m["displayName"]) for m in experiment["metricInfos"]]
+        assert metrics == [
+            ("hp_metric", "best val/mse"),
+            ("final/val/mse", "final val/mse"),
+            ("final/test/mse", "test/mse"),
+        ]
+
+        # Each trial is the job named by its settings, with its values and results.
+        request = {
+            "experimentName": "",
+            "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_RUNNING"],
+            "colParams": [{"hparam": name} for name, _ in columns]
+            + [{"metric": {"tag": tag, "group": ""}} for tag, _ in metrics],
+            "startIndex": 0,
+            "sliceSize": 100,
+        }
+        groups = get(f"{url}/data/plugin/hparams/session_groups", request)["sessionGroups"]
+        assert {g["name"] for g in groups} == LABELS
+        for group in groups:
+            hidden, lr = (part.split("=")[1] for part in group["name"].split(","))
+            assert group["hparams"]["model.hidden_dim"] == float(hidden)
+            assert group["hparams"]["model.lr"] == float(lr)
+            values = {v["name"]["tag"]: v["value"] for v in group["metricValues"]}
+            recorded = best[group["name"]]
+            assert values["hp_metric"] == pytest.approx(recorded["best"]["val/mse"])
+            assert values["final/test/mse"] == pytest.approx(recorded["final"]["test/mse"])

@@ -1,0 +1,37 @@
+"""Sweep jobs read from disk: order, axes, statuses, unfinished jobs."""
+
+from seqlab.report.summary import write_report
+from seqlab.sweep.jobs import read_jobs, swept_axes
+from tests.conftest import done, make_job
+
+
+def test_jobs_axes_and_statuses(sweep):
+    jobs = read_jobs(sweep)
+    assert [j.name for j in jobs] == ["0", "1", "2", "3", "4", "10"]  # numeric order
+    assert swept_axes(jobs) == ["model.hidden_dim", "model.lr"]
+    assert [j.status for j in jobs] == ["completed"] * 3 + ["diverged", "failed", "pending"]
+
+
+def test_a_sweep_whose_jobs_did_not_all_finish_says_which_in_one_line(tmp_path):
+    from seqlab.sweep.jobs import unfinished_jobs
+
+    sweep = tmp_path
+    make_job(sweep, 0, {"model.lr": "0.1"}, done(0.5))
+    make_job(sweep, 1, {"model.lr": "0.2"}, {"status": "failed", "error": "ValueError: x"})
+    assert unfinished_jobs(sweep) is None  # a failed job is finished with, as the sweep meant
+    make_job(sweep, 2, {"model.lr": "0.3"}, {**done(0.4), "status": "interrupted"})
+    make_job(sweep, 3, {"model.lr": "0.4"}, None)  # submitted, never started
+    assert unfinished_jobs(sweep) == (
+        "2 of 4 jobs did not finish (1 interrupted, 1 pending: jobs 2 3); run the same "
+        f"command with resume={sweep} to carry the sweep on"
+    )
+    summary = write_report(sweep).read_text()
+    assert "4 jobs: 1 completed, 1 failed, 1 interrupted, 1 pending." in summary
+
+
+def test_resume_is_no_setting_of_a_resumed_sweeps_jobs(tmp_path):
+    """Jobs run again by `resume=` carry that override; the ones left alone do not."""
+    sweep = tmp_path
+    make_job(sweep, 0, {"model.lr": "0.1"}, done(0.5))
+    make_job(sweep, 1, {"model.lr": "0.2", "resume": str(sweep)}, done(0.4))
+    assert swept_axes(read_jobs(sweep)) == ["model.lr"]
