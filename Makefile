@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-unit test-all test-slurm bench lint format clean
+.PHONY: setup run test test-unit test-install test-all test-slurm bench lint format clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,10 @@ test: lint
 # The unit tier alone, without lint: in-process tests, under a minute.
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit $(ARGS)
+
+# seqlab installed as users install it, each into a fresh venv: a wheel, a plain pip install -e .
+test-install: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow tests/integration/test_install.py $(ARGS)
 
 # Also the tests marked `slow`, `slurm` and `perf`.
 test-all: lint

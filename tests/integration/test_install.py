@@ -1,4 +1,11 @@
-"""An install that works anywhere."""
+"""An install that works however it is made: a wheel, and a plain `pip install -e .`.
+
+Each test installs seqlab into a fresh venv and runs its commands from a directory outside
+the checkout: a single run, a sweep through seqlab's sweeper, an Optuna search, and the
+plugins (the SLURM launcher among them) as Hydra sees them. The venv takes seqlab from the
+install alone; its dependencies (torch, lightning, ...) come from the test's own environment
+through a .pth file, so the tests need no downloads.
+"""
 
 from __future__ import annotations
 
@@ -11,75 +18,118 @@ from pathlib import Path
 import pytest
 
 from seqlab import names
-from tests.conftest import REPO, SMALL_SUM
+from tests.conftest import QUIET, REPO, SMALL_SUM
+
+PLUGINS = {
+    "hydra_plugins.seqlab_sweepers.basic.SeqlabBasicSweeper",
+    "hydra_plugins.seqlab_sweepers.optuna_sweeper.SeqlabOptunaSweeper",
+    "hydra_plugins.seqlab_launchers.slurm.SlurmLauncher",
+}
+# The plugins Hydra knows once a seqlab command has started (as run_hydra_app does).
+LIST_PLUGINS = """
+from hydra.core.plugins import Plugins
+from seqlab.cli.common import register_plugins
+register_plugins()
+print(" ".join(Plugins.instance().class_name_to_class))
+"""
+
+
+def _purelib(python: str | Path) -> Path:
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
+
+
+class Venv:
+    """A fresh venv with the test environment's packages but not seqlab; commands run in
+    `elsewhere`, outside the checkout, and write their outputs there."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.root = tmp_path / "venv"
+        subprocess.run([sys.executable, "-m", "venv", str(self.root)], check=True, timeout=120)
+        self.python = self.root / "bin" / "python"
+        # Its own old setuptools goes, so a build uses the test environment's (which meets
+        # pyproject.toml's build requirement, as a user's build isolation would).
+        pip = [str(self.python), "-m", "pip"]
+        subprocess.run([*pip, "uninstall", "-q", "-y", "setuptools"], check=True, timeout=120)
+        self.site = _purelib(self.python)
+        (self.site / "seqlab_test_deps.pth").write_text(f"{_purelib(sys.executable)}\n")
+        self.elsewhere = tmp_path / "elsewhere"
+        self.elsewhere.mkdir()
+        self.env = {
+            k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HYDRA_FULL_ERROR")
+        }
+        self.env["SEQLAB_OUTPUT_ROOT"] = str(self.elsewhere / "outputs")
+
+    def pip_install(self, *args: str) -> None:
+        install = [str(self.python), "-m", "pip", "install", "-q", "--no-deps"]
+        subprocess.run([*install, *args], check=True, timeout=300, cwd=self.elsewhere)
+
+    def run(self, program: str, *args: str) -> subprocess.CompletedProcess:
+        command = [str(self.root / "bin" / program), *args]
+        return subprocess.run(
+            command, cwd=self.elsewhere, env=self.env, capture_output=True, text=True, timeout=300
+        )
+
+
+def check_commands(venv: Venv) -> None:
+    """A run, a 2-job sweep and a 2-trial search complete; Hydra knows seqlab's plugins."""
+    job = venv.run("seqlab-train", "--cfg", "job", "experiment=tutorial_sum")
+    assert job.returncode == 0 and "mode: tutorial" in job.stdout, job.stderr[-3000:]
+    small = [*QUIET, *SMALL_SUM, "trainer.max_epochs=1"]
+    run = venv.run("seqlab-train", *small)
+    assert run.returncode == 0, run.stderr[-3000:]
+    sweep = venv.run("seqlab-train", "-m", *small, "model.hidden_dim=4,8")
+    assert sweep.returncode == 0, sweep.stderr[-3000:]
+    search = venv.run(
+        "seqlab-train", "hparams_search=sum_optuna", *small, "hydra.sweeper.n_trials=2"
+    )
+    assert search.returncode == 0, search.stderr[-3000:]
+    outputs = venv.elsewhere / "outputs"
+    (single,) = outputs.glob("runs/*/*/metrics.json")
+    assert json.loads(single.read_text())["status"] == names.COMPLETED
+    sweeps = sorted(outputs.glob("multiruns/*/*"))
+    assert len(sweeps) == 2 and (sweeps[1] / "optuna.journal").is_file()
+    for sweep_dir in sweeps:
+        statuses = [json.loads(p.read_text())["status"] for p in sweep_dir.glob("*/metrics.json")]
+        assert statuses == [names.COMPLETED] * 2, sweep_dir
+        assert (sweep_dir / "summary.md").is_file()
+    plugins = subprocess.run(
+        [str(venv.python), "-c", LIST_PLUGINS],
+        cwd=venv.elsewhere,
+        env=venv.env,
+        capture_output=True,
+        text=True,
+    )
+    assert plugins.returncode == 0, plugins.stderr[-3000:]
+    assert set(plugins.stdout.split()) >= PLUGINS
 
 
 @pytest.mark.slow
 def test_a_built_wheel_runs_outside_the_checkout(tmp_path):
-    """Build a wheel, install it into a fresh venv and train from a directory outside the
-    checkout. The venv takes seqlab from the wheel alone; its dependencies (torch,
-    lightning, ...) come from the test's own environment through a .pth file, so the test
-    needs no downloads."""
     wheels = tmp_path / "wheels"
     build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
     subprocess.run([*build, str(REPO), "-w", str(wheels)], check=True, timeout=300)
     (wheel,) = wheels.glob("seqlab-*.whl")
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    py = venv / "bin" / "python"
-    pip = [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)]
-    subprocess.run(pip, check=True, timeout=300)
-    site = subprocess.run(
-        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    ours = subprocess.run(
-        [sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    (Path(site) / "seqlab_test_deps.pth").write_text(ours + "\n")
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HYDRA_FULL_ERROR")}
-    env["SEQLAB_OUTPUT_ROOT"] = str(elsewhere / "outputs")
+    venv = Venv(tmp_path)
+    venv.pip_install("--no-index", str(wheel))
+    where = venv.run("python", "-c", "import seqlab.config as c; print(c.__file__, c.CONFIG_DIR)")
+    assert all(path.startswith(str(venv.site)) for path in where.stdout.split()), where.stdout
+    check_commands(venv)
 
-    where = subprocess.run(
-        [str(py), "-c", "import seqlab.config as c; print(c.__file__); print(c.CONFIG_DIR)"],
-        cwd=elsewhere,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert all(line.startswith(site) for line in where), where
-    job = subprocess.run(
-        [str(venv / "bin" / "seqlab-train"), "--cfg", "job", "experiment=tutorial_sum"],
-        cwd=elsewhere,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert job.returncode == 0 and "mode: tutorial" in job.stdout, job.stderr[-3000:]
-    run = subprocess.run(
-        [
-            str(venv / "bin" / "seqlab-train"),
-            *SMALL_SUM,
-            "trainer.max_epochs=1",
-            "threads=1",
-            "callbacks.progress_bar=null",
-            "trainer.enable_progress_bar=false",
-        ],
-        cwd=elsewhere,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    (metrics,) = (elsewhere / "outputs" / "runs").glob("*/*/metrics.json")
-    assert json.loads(metrics.read_text())["status"] == names.COMPLETED
+
+@pytest.mark.slow
+def test_a_plain_editable_install_runs_outside_the_checkout(tmp_path):
+    """`pip install -e .` as pip makes it by default: an import hook, which Hydra's scan of
+    the `hydra_plugins` namespace cannot see into (seqlab's commands register the plugins
+    and keep their configs in conf/ instead)."""
+    venv = Venv(tmp_path)
+    venv.pip_install("--no-build-isolation", "-e", str(REPO))
+    hooks = list(venv.site.glob("__editable___seqlab_*_finder.py"))
+    assert hooks, f"not the import-hook kind of editable install: {sorted(venv.site.iterdir())}"
+    where = venv.run("python", "-c", "import seqlab.config as c; print(c.__file__, c.CONFIG_DIR)")
+    assert where.stdout.split() == [
+        str(REPO / "src" / "seqlab" / "config.py"),
+        str(REPO / "conf"),
+    ], where.stdout + where.stderr
+    check_commands(venv)

@@ -80,3 +80,36 @@ def test_threads_auto_splits_cores_between_parallel_jobs(monkeypatch):
     assert resolve_threads("auto", parallel_jobs=4) == 2
     assert resolve_threads("auto", parallel_jobs=16) == 1
     assert resolve_threads(3, parallel_jobs=4) == 3
+
+
+def test_each_model_sets_its_monitor_and_an_experiment_may_change_it(tmp_path):
+    monitors = {
+        experiment: compose_train([f"experiment={experiment}"], tmp_path).monitor
+        for experiment in ("sum", "tutorial_sum", "curriculum", "tagger", "tutorial_tagger")
+    }
+    regressor = {"metric": "val/mse", "mode": "min"}
+    tagger = {"metric": "val/loss", "mode": "min"}
+    assert monitors == {
+        "sum": regressor,
+        "tutorial_sum": regressor,
+        "curriculum": regressor,
+        "tagger": tagger,
+        "tutorial_tagger": tagger,
+    }
+    ud = ["experiment=ud_pos", "data.train_path=a", "data.val_path=b"]
+    assert compose_train(ud, tmp_path).monitor == {"metric": "val/acc", "mode": "max"}
+    changed = compose_train(["experiment=sum", "monitor.metric=val/loss"], tmp_path).monitor
+    assert changed.metric == "val/loss" and changed.mode == "min"
+
+
+def test_every_configured_callback_can_be_switched_off(tmp_path):
+    """All callbacks but the run contract's come from conf/callbacks/: none is wired in code."""
+    from seqlab.train import contract_callbacks
+
+    cfg = compose_train(["experiment=sum"], tmp_path)
+    every = set(cfg.callbacks)
+    assert {"model_checkpoint", "early_stopping", "divergence_guard", "trial_pruning"} <= every
+    off = compose_train(["experiment=sum", *(f"callbacks.{name}=null" for name in every)], tmp_path)
+    assert all(node is None for node in off.callbacks.values())
+    history, config_keeper = contract_callbacks(off)
+    assert history.monitor == "val/mse" and config_keeper.config["model"] == dict(off.model)
