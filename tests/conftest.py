@@ -36,6 +36,16 @@ SMALL_SUM = [
     "trainer.log_every_n_steps=1",
 ]
 
+# The same with a larger training set and a test set of 200, for measuring by length.
+LONGER_TEST_SUM = [
+    "experiment=sum",
+    "data.n=512",
+    "data.n_val=64",
+    "data.n_test=200",
+    "data.length=4",
+    "trainer.max_epochs=2",
+]
+
 
 def compose_train(overrides: list[str], output_dir: Path, config_name: str = "train") -> DictConfig:
     """The config `seqlab-train <overrides>` would run, writing into `output_dir`."""

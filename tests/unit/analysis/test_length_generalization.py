@@ -5,20 +5,11 @@ import csv
 import pytest
 
 from seqlab.train import train
-from tests.conftest import compose_train, read_tensorboard
-
-SMALL_SUM = [
-    "experiment=sum",
-    "data.n=512",
-    "data.n_val=64",
-    "data.n_test=200",
-    "data.length=4",
-    "trainer.max_epochs=2",
-]
+from tests.conftest import LONGER_TEST_SUM, compose_train, read_tensorboard
 
 
 def test_length_generalization_after_training(tmp_path):
-    cfg = compose_train([*SMALL_SUM, "eval.lengths=[2,4,8]", "eval.n=200"], tmp_path)
+    cfg = compose_train([*LONGER_TEST_SUM, "eval.lengths=[2,4,8]", "eval.n=200"], tmp_path)
     metrics = train(cfg)
     rows = metrics["length_generalization"]
     assert [r["length"] for r in rows] == [2, 4, 8]

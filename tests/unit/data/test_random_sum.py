@@ -9,7 +9,7 @@ import torch
 
 from seqlab.data.random_sum import RandomSumDataModule, generate_sums
 from seqlab.train import train
-from tests.conftest import compose_train
+from tests.conftest import LONGER_TEST_SUM, compose_train
 
 
 def make_sums(**kwargs) -> RandomSumDataModule:
@@ -96,17 +96,7 @@ def test_sequence_source_draws_the_test_set_at_its_own_length():
     assert torch.allclose(sums, (longer / 0.5).sum(dim=1))
 
 
-SMALL_SUM = [
-    "experiment=sum",
-    "data.n=512",
-    "data.n_val=64",
-    "data.n_test=200",
-    "data.length=4",
-    "trainer.max_epochs=2",
-]
-
-
 def test_variable_length_training(tmp_path):
-    cfg = compose_train([*SMALL_SUM, "data.length=8", "data.min_length=2"], tmp_path)
+    cfg = compose_train([*LONGER_TEST_SUM, "data.length=8", "data.min_length=2"], tmp_path)
     metrics = train(cfg)
     assert metrics["status"] == "completed" and math.isfinite(metrics["final"]["val/mse"])
