@@ -6,6 +6,9 @@ BIN    := $(VENV)/bin
 # pulling a multi-GB CUDA build; pyproject.toml keeps a wide range for other builds.
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
+# pytest workers (pytest-xdist) for make test and test-install: one per core by default.
+# The tests train with one torch thread (threads=1), so the workers share the cores evenly.
+TEST_JOBS ?= auto
 
 .PHONY: setup run test test-unit test-install test-all test-slurm bench lint format clean
 
@@ -23,7 +26,7 @@ run: $(STAMP)
 
 # The unit and integration tiers (tests/unit, tests/integration): not `slow`, `slurm`, `perf`.
 test: lint
-	$(BIN)/python -m pytest -q $(ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) $(ARGS)
 
 # The unit tier alone, without lint: in-process tests, under a minute.
 test-unit: $(STAMP)
@@ -31,7 +34,7 @@ test-unit: $(STAMP)
 
 # seqlab installed as users install it, each into a fresh venv: a wheel, a plain pip install -e .
 test-install: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow tests/integration/test_install.py $(ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m slow tests/integration/test_install.py $(ARGS)
 
 # Also the tests marked `slow`, `slurm` and `perf`.
 test-all: lint
