@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -319,12 +320,25 @@ def test_preemption_by_sigusr1_checkpoints_requeues_and_resumes(cluster, start_s
     assert attempts(cluster, job) == ["REQUEUED", "COMPLETED"]
 
 
+def epochs_taking(seconds: float, cwd: Path) -> int:
+    """How many epochs of the LONG job train for about `seconds` here: 20 epochs, timed."""
+    probe = cwd / "probe"
+    result = run_cli(
+        ["seqlab-train", *LONG, "trainer.max_epochs=20", f"hydra.run.dir={probe}"], cwd
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    epoch_s = statistics.median(row["epoch_s"] for row in metrics_of(probe)["history"])
+    return max(100, round(seconds / epoch_s))
+
+
 def test_a_job_longer_than_its_time_limit_is_carried_through_by_requeues(
     cli_cwd, cluster, start_sweep
 ):
-    """timeout_min=1, and a job that needs about two minutes: SLURM signals it (USR2)
-    before each time limit, submitit requeues it, and each attempt resumes from last.ckpt.
-    Its final numbers equal those of the same run trained without a break, run alongside.
+    """timeout_min=1, and a job that needs about two minutes of training on this machine
+    (its epochs are timed first, since machines differ several times in speed): SLURM
+    signals it (USR2) before each time limit, submitit requeues it, and each attempt
+    resumes from last.ckpt. Its final numbers equal those of the same run trained without a
+    break, run alongside.
 
     signal_delay_s=5: SLURM looks at time limits every 30 s and signals a job at the first
     look within signal_delay_s + 30 s of its limit, so here 25-55 s into each attempt (the
@@ -334,7 +348,7 @@ def test_a_job_longer_than_its_time_limit_is_carried_through_by_requeues(
     every random draw depends only on (seed, epoch); CPU kernels with one thread are
     deterministic.
     """
-    epochs = 900
+    epochs = epochs_taking(120, cli_cwd)
     reference = cli_cwd / "uninterrupted"
     args = [*LONG, f"trainer.max_epochs={epochs}"]
     whole = subprocess.Popen(
@@ -345,7 +359,8 @@ def test_a_job_longer_than_its_time_limit_is_carried_through_by_requeues(
     )
     try:
         limits = ["hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=5"]
-        sweep = start_sweep([*args, *limits, "hydra.launcher.max_num_timeout=6"])
+        # An attempt trains for 15-45 s of its minute: room for the requeues 2 minutes need.
+        sweep = start_sweep([*args, *limits, "hydra.launcher.max_num_timeout=12"])
         run_dir = sweep.job_dir(0)
         job = sweep.running_job()
         assert sweep.finish() == 0, sweep.stderr()
