@@ -10,7 +10,6 @@ from lightning.fabric.utilities.logger import _add_prefix, _convert_params, _fla
 from lightning.pytorch.loggers import TensorBoardLogger as LightningTensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from tensorboard.compat.proto.summary_pb2 import Summary
-from torch.utils.tensorboard import SummaryWriter
 
 
 class TensorBoardLogger(LightningTensorBoardLogger):
@@ -86,6 +85,9 @@ class TensorBoardLogger(LightningTensorBoardLogger):
 def tensorboard_writers(trainer: Any) -> list[Any]:
     """The SummaryWriters of a Trainer's TensorBoard loggers: none if it has none, and none
     in a process that does not write (there Lightning hands out a do-nothing stand-in)."""
+    # Imported here: a run without a TensorBoard logger never needs torch's writer module.
+    from torch.utils.tensorboard import SummaryWriter
+
     experiments = [
         lg.experiment for lg in trainer.loggers if isinstance(lg, LightningTensorBoardLogger)
     ]
