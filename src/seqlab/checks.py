@@ -16,6 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from seqlab.config import ConfigError, total_epochs
+from seqlab.trust import check_trusted_targets
 
 # Keys absent from a config are skipped, so one table serves every experiment.
 
@@ -134,6 +135,7 @@ def validate(cfg: DictConfig, rules: dict[str, Rule] = RULES) -> None:
             continue
         if not rule.ok(value):
             raise ConfigError(f"{key}={value!r} is not allowed: expected {rule.allowed()}")
+    check_trusted_targets(cfg.get("trusted_targets"))
     _check_data_relations(cfg.get("data") or {})
     _check_model_and_trainer(cfg)
 

@@ -20,6 +20,7 @@ from seqlab.contracts import HasVocabulary, ReadsWithVocabulary
 from seqlab.names import COMPLETED, FAILED, RUNNING, scalar_metrics
 from seqlab.provenance import code_provenance, describe_device
 from seqlab.rundir import RunRecord, failure
+from seqlab.trust import check_trusted_targets
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,8 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     """Run the test split through the checkpoint's model; write metrics.json; return it."""
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    ckpt = load_checkpoint(cfg.ckpt_path)  # errors name the path as the user gave it
+    # Errors name the path as the user gave it; nothing it names is imported unless trusted.
+    ckpt = load_checkpoint(cfg.ckpt_path, check_trusted_targets(cfg.get("trusted_targets")))
     ckpt_path = Path(cfg.ckpt_path).resolve()
     data_cfg = checkpoint_data_config(ckpt, cfg.get("data"))
     start = time.time()

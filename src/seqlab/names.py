@@ -84,4 +84,7 @@ PENDING = "pending"  # a sweep job that has not started (no metrics.json yet; re
 # or scancel; Ctrl-C) or an exit (submitit's, when it requeues a job before its time limit).
 # Started again in its directory, it resumes from its last checkpoint.
 INTERRUPTED = "interrupted"
+# metrics.json cannot be read (torn, edited): the report names the file; `resume=` carries
+# the run on from its last checkpoint.
+UNREADABLE = "unreadable"
 FINISHED = (COMPLETED, DIVERGED, PRUNED)  # a run in these states is not trained again

@@ -8,13 +8,13 @@ Files are written atomically, so a reader, a crash or a kill never sees half a f
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from seqlab.names import FAILED
+from seqlab.files import TEMP_SUFFIX, link_atomic, write_atomic, write_json_atomic
+from seqlab.names import FAILED, UNREADABLE
+
+__all__ = ["TEMP_SUFFIX", "link_atomic", "write_atomic", "write_json_atomic"]  # re-exported
 
 METRICS_FILE = "metrics.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -46,58 +46,6 @@ def record_failure(run_dir: str | Path, error: BaseException) -> None:
         RunRecord(run_dir, status=FAILED, error=failure(error))
 
 
-TEMP_SUFFIX = ".tmp"  # `.<name>.<random>.tmp` beside the file it will replace
-
-
-def write_atomic(path: str | Path, write: Callable[[BinaryIO], Any]) -> None:
-    """Write a file so that a reader (or a crash, or a kill) sees the old file or the new
-    one, never half: `write` fills a temporary file in the same directory, which is flushed
-    to disk and then replaces `path` in one rename. On an error the old file is untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; run files are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def link_atomic(source: str | Path, path: str | Path) -> bool:
-    """Make `path` a second name (a hard link) of the finished file `source`, replacing
-    `path` in one rename, as `write_atomic` does. False, with nothing changed, where the
-    filesystem has no hard links: the caller then writes the file itself.
-
-    `source` stays valid as long as every writer replaces files (`write_atomic`) rather than
-    writing into them: a later write of `source` gives it a new file and leaves `path` as it
-    was.
-    """
-    path = Path(path)
-    tmp = path.parent / f".{path.name}.{os.urandom(4).hex()}{TEMP_SUFFIX}"
-    try:
-        os.link(source, tmp)
-    except OSError:
-        return False
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return True
-
-
-def write_json_atomic(path: str | Path, data: Any) -> None:
-    """Write `data` as JSON with `write_atomic`."""
-    text = json.dumps(data, indent=2, allow_nan=True) + "\n"
-    write_atomic(path, lambda f: f.write(text.encode()))
-
-
 def remove_stale_temporaries(run_dir: str | Path) -> list[Path]:
     """Delete the temporary files a killed run left behind. They are never read: a
     temporary becomes a checkpoint or metrics.json only by its final rename."""
@@ -114,9 +62,26 @@ def remove_stale_temporaries(run_dir: str | Path) -> list[Path]:
 
 
 def read_metrics(run_dir: str | Path) -> dict[str, Any]:
-    """A run's metrics.json, or {} when it has none (yet)."""
+    """A run's metrics.json, or {} when it has none (yet). One that cannot be read (torn
+    by a full disk, edited by hand, not a file seqlab wrote) is
+    `{"status": "unreadable", "error": "<file>: <why>"}`: reported, and carried on by
+    `resume=`, but never fatal to a reader."""
     path = Path(run_dir) / METRICS_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    try:
+        metrics = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return {"status": UNREADABLE, "error": f"{path}: {_why(e)}"}
+    if not isinstance(metrics, dict):
+        return {"status": UNREADABLE, "error": f"{path}: not a JSON object"}
+    return metrics
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    return f"{type(error).__name__}: {str(error).splitlines()[0]}"
 
 
 class RunRecord:

@@ -7,6 +7,7 @@ metrics.json (see seqlab.rundir for the run directory's contract).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -31,6 +32,8 @@ from seqlab.checkpoints import (
 )
 from seqlab.config import flat_scalars, to_plain
 from seqlab.contracts import PrunesTrials, RecordsDivergence
+from seqlab.files import storage_error, write_bytes_atomic
+from seqlab.locking import DirectoryLock
 from seqlab.names import (
     COMPLETED,
     DIVERGED,
@@ -42,12 +45,20 @@ from seqlab.names import (
     RESUME,
     RUNNING,
     TRIAL,
+    UNREADABLE,
     is_epoch_metric,
     recorded_name,
     scalar_metrics,
 )
 from seqlab.provenance import code_provenance, describe_device
-from seqlab.rundir import RunRecord, failure, read_metrics, remove_stale_temporaries
+from seqlab.rundir import (
+    METRICS_FILE,
+    RunRecord,
+    failure,
+    read_metrics,
+    remove_stale_temporaries,
+)
+from seqlab.trust import check_trusted_targets
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +76,24 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     """
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    # Under DDP every process runs train(); rank 0 alone writes (and cleans) the run's files,
+    # and holds the run's lock while it does: a second process on the same directory is
+    # refused (seqlab.locking) instead of writing over this one.
+    writer = rank_zero_only.rank == 0
+    with DirectoryLock(run_dir) if writer else contextlib.nullcontext():
+        return _train(cfg, run_dir, writer, parallel_jobs)
+
+
+def _train(cfg: DictConfig, run_dir: Path, writer: bool, parallel_jobs: int) -> dict[str, Any]:
     previous = read_metrics(run_dir)
     if previous.get("status") in FINISHED:
         log.info("%s already holds a %s run: nothing to do", run_dir, previous["status"])
         return previous
-    # Under DDP every process runs train(); rank 0 alone writes (and cleans) the run's files.
-    writer = rank_zero_only.rank == 0
+    if writer and previous.get("status") == UNREADABLE:
+        keep_unreadable(run_dir, previous["error"])
     if writer and (stale := remove_stale_temporaries(run_dir)):
         log.info("removed %d unfinished file(s) a killed run left behind", len(stale))
-    resume_from = cfg.get("ckpt_path") or _resume_point(run_dir, previous)
+    resume_from = cfg.get("ckpt_path") or _resume_point(run_dir)
     monitor, mode = recorded_name(cfg.monitor.metric), cfg.monitor.mode
     # Earlier attempts' time; one killed outright (SIGKILL) could not record its own.
     earlier_s, start = float(previous.get("wall_s", 0.0)), time.time()
@@ -81,27 +101,54 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     fields.update(attempts=previous.get("attempts", 1) + 1 if previous else 1, wall_s=earlier_s)
     record = RunRecord(run_dir, write=writer, **fields, provenance=code_provenance())
     if resume_from:
-        record.update(resumed_from=str(resume_from))
+        record.update(resumed_from=_within(resume_from, run_dir))
     run = None
     try:
         run = _build_run(cfg, parallel_jobs)
         result = _fit_and_test(run, cfg, run_dir, resume_from)
     except BaseException as e:  # a signal or an exit too: the record must not say "running"
+        storage = storage_error(e, run_dir)
         history = run.history.history if run else []
         stopped = isinstance(e, (KeyboardInterrupt, SystemExit))
-        how = {"interrupted_by": _interruption(e)} if stopped else {"error": failure(e)}
-        record.update(
-            status=INTERRUPTED if stopped else FAILED,
-            **how,
-            best=(run.history.best() if run else None) or {},
-            epochs=len(history),
-            history=history,
-            wall_s=round(earlier_s + _since(start), 3),
-        )
+        how = {"interrupted_by": _interruption(e)} if stopped else {"error": failure(storage or e)}
+        try:
+            record.update(
+                status=INTERRUPTED if stopped else FAILED,
+                **how,
+                best=(run.history.best() if run else None) or {},
+                epochs=len(history),
+                history=history,
+                wall_s=round(earlier_s + _since(start), 3),
+            )
+        except OSError as unwritten:  # the disk is full even for metrics.json
+            log.error("could not record the run's end in metrics.json: %s", unwritten)
+        if storage is not None:  # one line naming the path, not torch's or Python's traceback
+            raise storage from e
         raise
     record.update(**result, wall_s=round(earlier_s + _since(start), 3))
     log.info("status %s, best %s = %s", result["status"], monitor, result["best"].get(monitor))
     return record.data
+
+
+def keep_unreadable(run_dir: Path, why: str) -> None:
+    """Keep an unreadable metrics.json as metrics.json.unreadable, for a look, before the
+    run carries on and writes a new one."""
+    path = run_dir / METRICS_FILE
+    kept = path.with_name(f"{METRICS_FILE}.unreadable")
+    with contextlib.suppress(FileNotFoundError):
+        write_bytes_atomic(kept, path.read_bytes())
+    log.warning("%s; kept as %s, carrying the run on from its checkpoints", why, kept.name)
+
+
+def _within(path: str | Path, run_dir: Path) -> str:
+    """A path as metrics.json keeps it: relative to the run when inside it, so a run moved
+    or copied elsewhere still reads right."""
+    path = Path(path).resolve()
+    return (
+        str(path.relative_to(run_dir.resolve()))
+        if path.is_relative_to(run_dir.resolve())
+        else str(path)
+    )
 
 
 def _interruption(stop: KeyboardInterrupt | SystemExit) -> str:
@@ -115,9 +162,10 @@ def _interruption(stop: KeyboardInterrupt | SystemExit) -> str:
     return f"exit {stop.code}"
 
 
-def _resume_point(run_dir: Path, previous: dict[str, Any]) -> str | None:
-    """The checkpoint an interrupted run in `run_dir` carries on from, if there is one."""
-    resume_from = latest_checkpoint(run_dir) if previous else None
+def _resume_point(run_dir: Path) -> str | None:
+    """The checkpoint an interrupted run in `run_dir` carries on from, if there is one
+    (also when its metrics.json was lost or cannot be read)."""
+    resume_from = latest_checkpoint(run_dir)
     if resume_from:
         log.info("resuming the interrupted run from %s", resume_from)
     return resume_from
@@ -178,7 +226,7 @@ def _fit_and_test(
     params = hyperparameters(cfg)
     log_hparams(run.trainer, params)  # now, so that a run still training shows its settings
     if resume_from:
-        check_resumable(resume_from, run.model)
+        check_resumable(resume_from, run.model, trusted_by(cfg))
     # weights_only: reading a checkpoint never runs code (seqlab's hold plain data only).
     run.trainer.fit(run.model, datamodule=run.datamodule, ckpt_path=resume_from, weights_only=True)
     final = scalar_metrics(run.trainer.callback_metrics)
@@ -200,6 +248,13 @@ def _fit_and_test(
     if resume_from:
         summary["resumed_after_epoch"] = restored
     return {**summary, **analyses}
+
+
+def trusted_by(cfg: DictConfig) -> list[str]:
+    """What a checkpoint this run resumes from may name: what the user trusts, and the
+    targets of the run's own config, which the user gave."""
+    own = [cfg.model.get("_target_"), cfg.data.get("_target_")]
+    return [*check_trusted_targets(cfg.get("trusted_targets")), *(t for t in own if t)]
 
 
 def _test_best(run: _Run) -> dict[str, float]:

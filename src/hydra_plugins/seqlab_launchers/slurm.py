@@ -98,10 +98,11 @@ def _job_dirs(config: DictConfig) -> Callable[[int], Path]:
 
 def _write_overrides(job_dir: Path, overrides: Sequence[str]) -> None:
     """The job's `.hydra/overrides.yaml`, as Hydra writes it when the job starts."""
+    from seqlab.files import write_text_atomic
+
     path = job_dir / ".hydra" / "overrides.yaml"
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(OmegaConf.create(list(overrides)), path)
+        write_text_atomic(path, OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
 
 
 def _result(job: Any, num: int, overrides: list[str]) -> JobReturn:

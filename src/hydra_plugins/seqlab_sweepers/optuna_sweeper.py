@@ -27,6 +27,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from seqlab.files import write_text_atomic
 from seqlab.names import TRIAL_PREFIX
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class SeqlabOptunaSweeper(Sweeper):
         self.validate_batch_is_legal([[*fixed, *_overrides(_first_values(space))]])
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        write_text_atomic(sweep_dir / "multirun.yaml", OmegaConf.to_yaml(self.config))
         study = create_study(settings, self.settings, space, sweep_dir)
         _retry_interrupted(study)
         todo = _trials_wanted(settings, space) - _counted(study)
@@ -232,7 +233,7 @@ def _write_results(study: Any, sweep_dir: Path) -> None:
         log.warning("study %s: no trial completed", study.study_name)
         return
     results = {"name": "optuna", "best_params": best.params, "best_value": best.value}
-    OmegaConf.save(OmegaConf.create(results), sweep_dir / "optimization_results.yaml")
+    write_text_atomic(sweep_dir / "optimization_results.yaml", OmegaConf.to_yaml(results))
     log.info(
         "best trial %d (job %s): %s = %s",
         best.number,

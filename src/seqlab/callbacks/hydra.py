@@ -15,6 +15,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from seqlab.locking import DirectoryInUse, acquire, release
 from seqlab.report.summary import write_report
 from seqlab.sweep.jobs import unfinished_jobs
 
@@ -34,6 +35,22 @@ class LauncherCheck(Callback):
                 file=sys.stderr,
             )
             sys.exit(2)
+
+
+class SweepLock(Callback):
+    """The process that drives a multirun holds its sweep directory's lock
+    (seqlab.locking): a second `resume=<sweep dir>` started meanwhile is refused in one line
+    instead of running the same jobs in the same directories."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        try:
+            acquire(config.hydra.sweep.dir)
+        except (DirectoryInUse, OSError) as e:  # Hydra turns a callback's exceptions into warnings
+            print(f"seqlab-train: error: {e}", file=sys.stderr)
+            sys.exit(2 if isinstance(e, DirectoryInUse) else 1)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        release(config.hydra.sweep.dir)
 
 
 class SweepReportCallback(Callback):

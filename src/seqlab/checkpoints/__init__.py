@@ -5,7 +5,7 @@ Configs and checkpoints name the checkpoint callback `seqlab.checkpoints.ModelCh
 """
 
 from seqlab.checkpoints.callback import ConfigInCheckpoint, ModelCheckpoint
-from seqlab.checkpoints.io import CONFIG_KEY, AtomicCheckpointIO, finite_weights
+from seqlab.checkpoints.io import AtomicCheckpointIO, finite_weights
 from seqlab.checkpoints.reading import (
     checkpoint_data_config,
     load_checkpoint,
@@ -18,6 +18,7 @@ from seqlab.checkpoints.resuming import (
     checkpoint_paths,
     latest_checkpoint,
 )
+from seqlab.trust import CONFIG_KEY
 
 __all__ = [
     "CONFIG_KEY",

@@ -6,6 +6,7 @@ of every run's contract, which stores the run's config in each checkpoint."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 from weakref import proxy
 
@@ -13,8 +14,9 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint as LightningModelCheckpoint
 
-from seqlab.checkpoints.io import CONFIG_KEY, AtomicCheckpointIO
+from seqlab.checkpoints.io import AtomicCheckpointIO
 from seqlab.rundir import link_atomic
+from seqlab.trust import CONFIG_KEY
 
 
 class ModelCheckpoint(LightningModelCheckpoint):
@@ -49,6 +51,19 @@ class ModelCheckpoint(LightningModelCheckpoint):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._writing_s, self._started = 0.0, time.perf_counter()
+
+    # Lightning keeps absolute paths in this state; seqlab keeps them relative to the
+    # checkpoint directory, and reads either kind against the directory the run is in now,
+    # so that a run (or sweep) moved or copied elsewhere resumes where it is, not from the
+    # files at its old place.
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        return {**_paths_mapped(state, lambda p: _relative(p, self.dirpath)), "dirpath": "."}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        old = state_dict.get("dirpath") or "."
+        state = _paths_mapped(state_dict, lambda p: _rebased(p, old, self.dirpath))
+        super().load_state_dict({**state, "dirpath": self.dirpath})
 
     # Lightning (2.6) saves last.ckpt only in the epochs that save a best one. seqlab's
     # last.ckpt is the latest epoch's state: resuming a killed run, or training a finished
@@ -162,6 +177,40 @@ class ConfigInCheckpoint(L.Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict
     ) -> None:
         checkpoint[CONFIG_KEY] = self.config
+
+
+_PATH_KEYS = ("best_model_path", "kth_best_model_path", "last_model_path")
+
+
+def _paths_mapped(state: dict[str, Any], how: Any) -> dict[str, Any]:
+    """ModelCheckpoint's state with each checkpoint path in it mapped by `how`."""
+    state = dict(state)
+    for key in _PATH_KEYS:
+        if state.get(key):
+            state[key] = how(state[key])
+    if isinstance(state.get("best_k_models"), dict):
+        state["best_k_models"] = {how(k): v for k, v in state["best_k_models"].items()}
+    return state
+
+
+def _relative(path: str, dirpath: str | None) -> str:
+    if dirpath is None:
+        return path
+    p, base = Path(path), Path(dirpath)
+    return str(p.relative_to(base)) if p.is_absolute() and p.is_relative_to(base) else path
+
+
+def _rebased(path: str, old: str, new: str | None) -> str:
+    """A path of the saved state in today's checkpoint directory `new`: relative ones
+    (seqlab's) join it, absolute ones inside the old directory (Lightning's) move with it."""
+    if new is None:
+        return path
+    p = Path(path)
+    if not p.is_absolute():
+        return str(Path(new) / p)
+    if old != "." and p.is_relative_to(old):
+        return str(Path(new) / p.relative_to(old))
+    return path
 
 
 def _wrote(trainer: L.Trainer, filepath: str) -> bool:

@@ -18,8 +18,6 @@ from seqlab.rundir import write_atomic
 
 log = logging.getLogger(__name__)
 
-CONFIG_KEY = "seqlab_config"  # where a checkpoint keeps the run's resolved config
-
 
 def finite_weights(checkpoint: dict[str, Any]) -> bool:
     """Whether every floating-point tensor of the checkpoint's model weights is finite."""

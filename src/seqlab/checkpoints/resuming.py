@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import lightning as L
@@ -11,10 +12,11 @@ from seqlab.config import ConfigError
 from seqlab.rundir import LAST_CHECKPOINT
 
 
-def check_resumable(path: str, model: L.LightningModule) -> None:
+def check_resumable(path: str, model: L.LightningModule, trusted: Iterable[str] = ()) -> None:
     """The checkpoint must be a readable seqlab checkpoint of this very model: the same
-    class, and weights of the same names and shapes."""
-    ckpt = load_checkpoint(path)
+    class, and weights of the same names and shapes; and name nothing to build that
+    seqlab.trust does not allow, or `trusted` (the run's own config's targets) names."""
+    ckpt = load_checkpoint(path, trusted)
     theirs = model_target(ckpt)
     ours = f"{type(model).__module__}.{type(model).__name__}"
     if theirs != ours:
@@ -51,5 +53,6 @@ def checkpoint_paths(trainer: L.Trainer, run_dir: Path) -> dict[str, str]:
     for callback in trainer.checkpoint_callbacks:
         for name, path in (("best", callback.best_model_path), ("last", callback.last_model_path)):
             if path and Path(path).is_file():
-                paths[name] = str(Path(path).resolve().relative_to(run_dir.resolve()))
+                file, run = Path(path).resolve(), run_dir.resolve()
+                paths[name] = str(file.relative_to(run) if file.is_relative_to(run) else file)
     return paths

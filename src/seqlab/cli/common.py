@@ -7,10 +7,11 @@ and a config that fails its checks never pay for importing torch or lightning.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException, Vali
 
 from seqlab.checks import check_data_files, validate
 from seqlab.config import ConfigError, available_cores, register_resolvers
+from seqlab.files import StorageError, storage_error
+from seqlab.locking import DirectoryInUse, acquire
+from seqlab.names import RESUME
 
 register_resolvers()
 
@@ -64,13 +68,43 @@ def shown(path: str | Path) -> str:
 
 
 def checked(prog: str, task: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
-    """Check `cfg`, then run `task`; a config error becomes one line and exit status 2."""
+    """Check `cfg`, then run `task`. A config error, or a directory another process holds,
+    becomes one line and exit status 2; a full disk, a quota or a read-only file system one
+    line and exit status 1."""
     try:
         check(cfg)
         return task(cfg)
     except (ConfigError, OmegaConfBaseException, InstantiationException) as e:
         print(f"{prog}: error: {config_error_line(e)}", file=sys.stderr)
         sys.exit(2)
+    except DirectoryInUse as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except StorageError as e:
+        print(f"{prog}: error: {e} (the run's last good checkpoint is kept)", file=sys.stderr)
+        sys.exit(1)
+
+
+def hold_resumed_directory(args: Sequence[str], prog: str) -> None:
+    """With `resume=<dir>`, take that directory's lock before Hydra writes anything into
+    it (its .hydra/ files, its log): a second process carrying on the same run or sweep is
+    refused in one line while the first keeps it (seqlab.locking). The lock is held until
+    this process ends; train() and the sweep's callback take it again, at no cost.
+
+    Processes that Lightning starts for the other devices of a data-parallel run re-run the
+    command line, and leave the lock to the first."""
+    if any(os.environ.get(var, "0") != "0" for var in ("LOCAL_RANK", "NODE_RANK")):
+        return
+    for arg in args:
+        key, sep, value = arg.lstrip("+").partition("=")
+        if key == RESUME and sep and value not in ("", "null") and Path(value).is_dir():
+            try:
+                acquire(value)
+            except DirectoryInUse as e:
+                print(f"{prog}: error: {e}", file=sys.stderr)
+                sys.exit(2)
+            except OSError:  # a read-only directory: the run reports it in one line itself
+                pass
 
 
 def config_error_line(error: Exception) -> str:
@@ -148,6 +182,8 @@ def run_hydra_app(app: Callable[[], Any], prog: str) -> None:
     full report is kept.
     """
     register_plugins()
+    # On a full disk every line logged to the run's log file would print a traceback.
+    logging.raiseExceptions = False
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
         app()
         return
@@ -160,8 +196,23 @@ def run_hydra_app(app: Callable[[], Any], prog: str) -> None:
     except (OmegaConfBaseException, ConfigError) as e:  # e.g. an unresolvable interpolation
         print(f"{prog}: error: {config_error_line(e)}", file=sys.stderr)
         sys.exit(2)
-    except OSError as e:  # an output directory that cannot be written, a full disk
-        if e.filename is None:
+    except Exception as e:  # an output directory that cannot be written, a full disk
+        line = _unwritable(e)
+        if line is None:
             raise
-        print(f"{prog}: error: {e.filename}: {e.strerror}", file=sys.stderr)
+        print(f"{prog}: error: {line}", file=sys.stderr)
         sys.exit(1)
+
+
+def _unwritable(error: BaseException) -> str | None:
+    """One line for an error that comes from where the output goes: a full disk, a quota
+    or a read-only file system anywhere in its causes (Hydra reports the log file it could
+    not open as "Unable to configure handler 'file'"), or a path that cannot be written."""
+    if (storage := storage_error(error)) is not None:
+        return str(storage)
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.filename is not None:
+            return f"{cause.filename}: {cause.strerror}"
+        cause = cause.__cause__ or cause.__context__
+    return None

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from seqlab.config import ConfigError
 from seqlab.contracts import Tagger
+from seqlab.trust import check_trusted_targets
 
 
 def format_text(words: Sequence[str], tags: Sequence[str]) -> str:
@@ -28,14 +29,15 @@ def format_conllu(words: Sequence[str], tags: Sequence[str], number: int) -> str
     return "\n".join(lines) + "\n"
 
 
-def load_tagger(path: str) -> Tagger:
-    """The tagger of a seqlab checkpoint, read without running code (weights_only)."""
+def load_tagger(path: str, trusted: Sequence[str] = ()) -> Tagger:
+    """The tagger of a seqlab checkpoint, read without running code: weights_only, and
+    nothing imported that seqlab.trust does not allow (or `trusted` names)."""
     from hydra.utils import get_class
 
     from seqlab.build import quiet_lightning
     from seqlab.checkpoints import load_checkpoint, load_model, model_target
 
-    ckpt = load_checkpoint(path)
+    ckpt = load_checkpoint(path, trusted)
     if not issubclass(get_class(model_target(ckpt)), Tagger):
         raise ConfigError(f"ckpt_path={path}: holds a {model_target(ckpt)}, which does not tag")
     quiet_lightning()
@@ -63,9 +65,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("ckpt_path", help="a tagger checkpoint (<run>/checkpoints/best.ckpt)")
     parser.add_argument("sentences", nargs="*", help="sentences to tag (default: stdin)")
     parser.add_argument("--format", choices=("text", "conllu"), default="text")
+    parser.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="IMPORT_PATH",
+        help="a class outside seqlab that the checkpoint may name (your own model); repeatable",
+    )
     args = parser.parse_intermixed_args(argv)
     try:
-        model = load_tagger(args.ckpt_path)
+        model = load_tagger(args.ckpt_path, check_trusted_targets(args.trust))
     except ConfigError as e:
         parser.exit(2, f"seqlab-tag: error: {e}\n")
     lines = args.sentences or sys.stdin

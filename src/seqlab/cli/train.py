@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+import sys
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from seqlab.cli.common import check, checked, parallel_jobs, run_hydra_app, shown
+from seqlab.cli.common import (
+    check,
+    checked,
+    hold_resumed_directory,
+    parallel_jobs,
+    run_hydra_app,
+    shown,
+)
 from seqlab.config import CONFIG_DIR, ConfigError
+from seqlab.files import StorageError
+from seqlab.locking import DirectoryInUse
 from seqlab.names import FAILED, recorded_name
 from seqlab.rundir import failure, record_failure
 from seqlab.search import outcome
@@ -65,11 +76,15 @@ def sweep_job(cfg: DictConfig) -> float:
         check(cfg)
         check_ddp_in_sweep(cfg)
         return train_task(cfg)
+    except DirectoryInUse as e:  # its directory is another process's: write nothing there
+        log.error("job not run (the sweep goes on): %s", e)
+        return objective({"status": FAILED}, cfg)
     except Exception as e:
-        # A config error needs no traceback; anything else does, in the job's log.
-        report = log.error if isinstance(e, ConfigError) else log.exception
+        # A config error or a full disk needs no traceback; anything else does, in the log.
+        report = log.error if isinstance(e, (ConfigError, StorageError)) else log.exception
         report("job failed (the sweep goes on): %s", failure(e))
-        record_failure(cfg.paths.output_dir, e)  # unless train() recorded it already
+        with contextlib.suppress(OSError):  # a full disk may refuse even this
+            record_failure(cfg.paths.output_dir, e)  # unless train() recorded it already
         return objective({"status": FAILED}, cfg)
 
 
@@ -82,4 +97,5 @@ def _app(cfg: DictConfig) -> float:
 
 def main() -> None:
     """seqlab-train: train one model, or sweep many with -m."""
+    hold_resumed_directory(sys.argv[1:], "seqlab-train")
     run_hydra_app(_app, "seqlab-train")

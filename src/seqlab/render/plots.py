@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from seqlab.files import write_bytes_atomic
+
 
 def new_figure(figsize: tuple[float, float] = (5.5, 4)) -> tuple[Any, Any]:
     """A (figure, axes) pair on the Agg backend (no display needed)."""
@@ -41,7 +43,7 @@ def publish(
     Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
     png = buffer.getvalue()
     if path is not None:
-        Path(path).write_bytes(png)
+        write_bytes_atomic(path, png)
     if writers:
         from tensorboard.compat.proto.summary_pb2 import Summary
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from seqlab.files import write_text_atomic
 
 
 def cell(value: Any, digits: int | None = 6) -> str:
@@ -30,13 +33,14 @@ def write_csv(
     columns: Sequence[str] | None = None,
     digits: int | None = None,
 ) -> None:
-    """Rows as CSV, a header first (by default every key of the rows)."""
+    """Rows as CSV, a header first (by default every key of the rows), written atomically."""
     columns = list(columns or columns_of(rows))
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: cell(row.get(k), digits) for k in columns})
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: cell(row.get(k), digits) for k in columns})
+    write_text_atomic(path, text.getvalue())
 
 
 def markdown_table(
@@ -67,7 +71,7 @@ def write_tables(
     """`<stem>.csv` and `<stem>.md` of the same rows into `out_dir`."""
     write_csv(out_dir / f"{stem}.csv", rows, columns)
     table = markdown_table(rows, columns, headers, digits, numeric_right=True)
-    (out_dir / f"{stem}.md").write_text(table + "\n")
+    write_text_atomic(out_dir / f"{stem}.md", table + "\n")
 
 
 def _escape(text: str) -> str:

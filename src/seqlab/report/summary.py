@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from seqlab.names import COMPLETED, FAILED
+from seqlab.files import write_text_atomic
+from seqlab.names import COMPLETED, FAILED, UNREADABLE
 from seqlab.provenance import code_label
 from seqlab.render.tables import markdown_table, write_csv
 from seqlab.report.plots import plot_axes, plot_groups
@@ -48,7 +49,7 @@ def summary_rows(jobs: list[Job], axes: list[str], metric: str) -> list[dict[str
             **{best_column(metric): job.best(metric), "best epoch": best.get("epoch", "")},
         )
         row.update({f"final {k}": job.metrics.get("final", {}).get(k, "") for k in finals})
-        if job.status == FAILED:
+        if job.status in (FAILED, UNREADABLE):
             row["error"] = job.metrics.get("error", "")
         rows.append(row)
     return rows
@@ -125,6 +126,9 @@ def _summary_header(
         text.append("Fixed: " + " ".join(f"`{k}={v}`" for k, v in fixed.items()) + ".")
     if warning := mixed_code_warning(jobs):
         text.append(warning)
+    for job in jobs:
+        if job.status == UNREADABLE:
+            text.append(f"Job {job.name} is unreadable: `{job.metrics.get('error', '')}`.")
     return text
 
 
@@ -160,7 +164,7 @@ def write_report(
     if grouped:
         write_csv(sweep_dir / GROUPS_CSV, grouped, digits=6)
     markdown = summary_markdown(sweep_dir, jobs, rows, axes, metric, mode, grouped)
-    (sweep_dir / SUMMARY_MD).write_text(markdown)
+    write_text_atomic(sweep_dir / SUMMARY_MD, markdown)
     write_view(sweep_dir, jobs, axes, metric)
     if plots and groups:
         plot_groups(sweep_dir, groups, [a for a in axes if a not in replicate_keys], metric)

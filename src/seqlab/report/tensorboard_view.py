@@ -14,10 +14,13 @@ by every `seqlab-report`); no torch and no TensorFlow, only TensorBoard's protob
 from __future__ import annotations
 
 import os
+import socket
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from seqlab.files import write_atomic
 from seqlab.sweep.jobs import Job, override_value, value_order
 from seqlab.sweep.replicates import stage_metrics
 
@@ -100,7 +103,7 @@ def write_experiment(
     from tensorboard.compat.proto.event_pb2 import Event
     from tensorboard.compat.proto.summary_pb2 import Summary
     from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
-    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    from tensorboard.summary.writer.record_writer import RecordWriter
 
     names = short_names(axes)
     experiment = api_pb2.Experiment(
@@ -122,11 +125,26 @@ def write_experiment(
     value = Summary.Value(
         tag=metadata.EXPERIMENT_TAG, metadata=metadata.create_summary_metadata(content)
     )
-    for old in view.glob(f"events.out.tfevents.*{EXPERIMENT_SUFFIX}"):
-        old.unlink()
-    writer = EventFileWriter(str(view), filename_suffix=EXPERIMENT_SUFFIX)
-    writer.add_event(Event(summary=Summary(value=[value])))
-    writer.close()
+    old = list(view.glob(f"events.out.tfevents.*{EXPERIMENT_SUFFIX}"))
+    # A new file name (TensorBoard's server reads each event file once, to its end), filled
+    # atomically; the old experiment goes only once the new one is in place.
+    now = time.time()
+    name = f"events.out.tfevents.{int(now):010d}.{socket.gethostname()}.{os.getpid()}"
+    path = view / f"{name}{EXPERIMENT_SUFFIX}"
+    events = [
+        Event(wall_time=now, file_version="brain.Event:2"),
+        Event(wall_time=now, summary=Summary(value=[value])),
+    ]
+
+    def write(f: Any) -> None:
+        records = RecordWriter(f)
+        for event in events:
+            records.write(event.SerializeToString())
+
+    write_atomic(path, write)
+    for file in old:
+        if file != path:
+            file.unlink(missing_ok=True)
 
 
 def _hparam_info(axis: str, shown: str, jobs: Sequence[Job]) -> Any:

@@ -7,7 +7,6 @@ replicates (sweep.replicates) and the report (seqlab.report) are built on this.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -17,8 +16,19 @@ from typing import Any, TypeVar
 
 import yaml
 
-from seqlab.names import DEFAULT_MONITOR, FAILED, FINISHED, PENDING, RESUME, TRIAL_PREFIX
-from seqlab.rundir import METRICS_FILE
+from seqlab.locking import held
+from seqlab.names import (
+    DEFAULT_MONITOR,
+    FAILED,
+    FINISHED,
+    INTERRUPTED,
+    PENDING,
+    RESUME,
+    RUNNING,
+    TRIAL_PREFIX,
+    UNREADABLE,
+)
+from seqlab.rundir import read_metrics
 
 REPLICATE_KEYS = ("seed",)  # swept keys whose jobs are replicates of one setting
 LEVEL = 0.95  # of the replicates' confidence intervals
@@ -44,26 +54,45 @@ class Job:
 
 
 def read_jobs(sweep_dir: Path) -> list[Job]:
-    """Every job directory of a sweep (those with .hydra/overrides.yaml), in job order."""
+    """Every job directory of a sweep (those with .hydra/overrides.yaml), in job order.
+
+    A job whose files cannot be read is `unreadable`, with the file and the cause under
+    `error`; one that says `running` while no process holds its directory's lock was
+    killed (SIGKILL, the kernel's OOM killer, a lost node) and is `interrupted`.
+    """
     jobs = []
     for overrides_file in sweep_dir.glob("*/.hydra/overrides.yaml"):
         job_dir = overrides_file.parent.parent
-        items = yaml.safe_load(overrides_file.read_text()) or []
-        # A search trial's own `trial.*` bookkeeping, and `resume=` (given to the jobs of a
-        # resumed sweep that ran again), are no settings of the job.
-        pairs = (item.split("=", 1) for item in items if "=" in item)
-        overrides = {k: v for k, v in pairs if not k.startswith(TRIAL_PREFIX) and k != RESUME}
-        metrics_file = job_dir / METRICS_FILE
-        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        overrides, unreadable = read_overrides(overrides_file)
+        metrics = unreadable or read_metrics(job_dir)
+        if metrics.get("status") == RUNNING and held(job_dir) is False:
+            metrics = {**metrics, "status": INTERRUPTED, "interrupted_by": "its process ended"}
         jobs.append(Job(job_dir.name, overrides, metrics))
     return sorted(
         jobs, key=lambda j: (not j.name.isdigit(), int(j.name) if j.name.isdigit() else 0, j.name)
     )
 
 
+def read_overrides(path: Path) -> tuple[dict[str, str], dict[str, Any]]:
+    """A job's overrides as {key: value}, and {} or, when the file cannot be read, the
+    metrics that say so."""
+    try:
+        items = yaml.safe_load(path.read_text()) or []
+        if not isinstance(items, list):
+            raise ValueError("not a list of overrides")
+    except (OSError, ValueError, yaml.YAMLError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return {}, {"status": UNREADABLE, "error": f"{path}: {why}"}
+    # A search trial's own `trial.*` bookkeeping, and `resume=` (given to the jobs of a
+    # resumed sweep that ran again), are no settings of the job.
+    pairs = (str(item).split("=", 1) for item in items if "=" in str(item))
+    return {k: v for k, v in pairs if not k.startswith(TRIAL_PREFIX) and k != RESUME}, {}
+
+
 def swept_axes(jobs: list[Job]) -> list[str]:
     """Override keys whose value differs between jobs, in the order they appear."""
     keys: dict[str, set[str]] = {}
+    jobs = [job for job in jobs if job.overrides or job.status != UNREADABLE]  # none known
     for job in jobs:
         for key, value in job.overrides.items():
             keys.setdefault(key, set()).add(value)

@@ -1,0 +1,116 @@
+"""Writing files so that nothing already written is lost: one helper for every file seqlab
+writes (metrics.json, checkpoints, report tables, plots, the TensorBoard view's experiment,
+a study's results), and one-line errors when the disk is full, over quota or read-only.
+
+`write_atomic` fills a temporary file beside the target and renames it over the target:
+a reader, a crash or a kill sees the old file or the new one, never half of either.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+TEMP_SUFFIX = ".tmp"  # `.<name>.<random>.tmp` beside the file it will replace
+# Where a write fails for want of room or permission to write, not for a bug: these become a
+# one-line StorageError naming the path.
+STORAGE_ERRNOS = {errno.ENOSPC: "ENOSPC", errno.EDQUOT: "EDQUOT", errno.EROFS: "EROFS"}
+
+
+class StorageError(OSError):
+    """A write refused by the storage (full disk, quota, read-only file system); its text
+    is one line: the path and the cause."""
+
+    def __str__(self) -> str:
+        cause = f"{self.strerror} ({STORAGE_ERRNOS.get(self.errno, self.errno)})"
+        return f"{self.filename}: {cause}" if self.filename else cause
+
+
+def storage_error(error: BaseException, path: str | Path | None = None) -> StorageError | None:
+    """The StorageError behind `error`, if a full disk, a quota or a read-only file system
+    caused it: `error` itself, or an OSError it was raised from or while handling (torch's
+    writer, for one, turns the OSError of a failed write into a RuntimeError). None else."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, StorageError):
+            return current
+        if isinstance(current, OSError) and current.errno in STORAGE_ERRNOS:
+            where = current.filename or (str(path) if path is not None else None)
+            return StorageError(current.errno, os.strerror(current.errno), where)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _temporary_name(path: Path) -> str:
+    # TensorBoard reads every file whose name holds "tfevents": a temporary must not.
+    return f".{path.name.replace('tfevents', 'tfev')}."
+
+
+def write_atomic(path: str | Path, write: Callable[[BinaryIO], Any]) -> None:
+    """Write a file so that a reader (or a crash, or a kill) sees the old file or the new
+    one, never half: `write` fills a temporary file in the same directory, which is flushed
+    to disk and then replaces `path` in one rename. On an error the old file is untouched,
+    the temporary is removed, and a full disk, a quota or a read-only file system raises a
+    StorageError naming `path`."""
+    path = Path(path)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=_temporary_name(path), suffix=TEMP_SUFFIX
+        )
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; run files are meant to be shared
+        os.replace(tmp, path)
+    except BaseException as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if (storage := storage_error(e, path)) is not None:
+            raise StorageError(storage.errno, storage.strerror, str(path)) from e
+        raise
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    write_atomic(path, lambda f: f.write(data))
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    write_atomic(path, lambda f: f.write(text.encode()))
+
+
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    """Write `data` as JSON with `write_atomic`."""
+    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=True) + "\n")
+
+
+def link_atomic(source: str | Path, path: str | Path) -> bool:
+    """Make `path` a second name (a hard link) of the finished file `source`, replacing
+    `path` in one rename, as `write_atomic` does. False, with nothing changed, where the
+    filesystem has no hard links: the caller then writes the file itself.
+
+    `source` stays valid as long as every writer replaces files (`write_atomic`) rather than
+    writing into them: a later write of `source` gives it a new file and leaves `path` as it
+    was.
+    """
+    path = Path(path)
+    tmp = path.parent / f"{_temporary_name(path)}{os.urandom(4).hex()}{TEMP_SUFFIX}"
+    try:
+        os.link(source, tmp)
+    except OSError:
+        return False
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return True
