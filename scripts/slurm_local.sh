@@ -60,7 +60,9 @@ write_configs() {
     mkdir -p "$DIR/state" "$DIR/spool" "$DIR/log"
     cat > "$DIR/slurm.conf" <<EOF
 ClusterName=$CLUSTER
-SlurmctldHost=$host
+# Every daemon listens on loopback only: a one-machine cluster needs no other interface.
+SlurmctldHost=$host(127.0.0.1)
+CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 SlurmUser=root
 AuthType=auth/munge
 StateSaveLocation=$DIR/state
@@ -86,12 +88,15 @@ JobCompType=jobcomp/none
 # and 60 s. Shorter here, so that a requeue costs a test less time.
 AuthInfo=cred_expire=$REQUEUE_DELAY_S
 SchedulerParameters=sched_interval=5
-NodeName=$host CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
     cat > "$DIR/slurmdbd.conf" <<EOF
 AuthType=auth/munge
 DbdHost=localhost
+DbdAddr=127.0.0.1
+# slurmdbd itself listens on every interface: SLURM 22.05 has no setting to bind it to one
+# address. It answers only requests signed with this machine's munge key.
 SlurmUser=root
 PidFile=$DIR/slurmdbd.pid
 LogFile=$DIR/log/slurmdbd.log

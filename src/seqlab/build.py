@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 
 from seqlab.checkpoints import AtomicCheckpointIO
 from seqlab.config import ConfigError, resolve_threads, to_plain
+from seqlab.memory import check_memory
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,10 @@ def setup_torch(cfg: DictConfig, parallel_jobs: int = 1) -> int:
             f"trainer.accelerator={accelerator}: no CUDA device is visible here; "
             "use trainer.accelerator=auto or cpu"
         )
+    if accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
+        # The data are generated on the device: the GPU's memory bounds the run too.
+        props = torch.cuda.get_device_properties(torch.cuda.current_device())
+        check_memory(cfg, (props.total_memory, f"the GPU ({props.name})"))
     return threads
 
 

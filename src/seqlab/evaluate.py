@@ -17,6 +17,7 @@ from seqlab.build import build, build_all, build_trainer, setup_torch
 from seqlab.checkpoints import checkpoint_data_config, load_checkpoint, load_model
 from seqlab.config import ConfigError, to_plain
 from seqlab.contracts import HasVocabulary, ReadsWithVocabulary
+from seqlab.files import storage_error
 from seqlab.names import COMPLETED, FAILED, RUNNING, scalar_metrics
 from seqlab.provenance import code_provenance, describe_device
 from seqlab.rundir import RunRecord, failure
@@ -49,7 +50,10 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
         context = RunContext(model, datamodule, trainer, run_dir)
         analyses = run_analyses(build_all(cfg.get("analysis")), context)
     except BaseException as e:
-        record.update(status=FAILED, error=failure(e))
+        storage = storage_error(e, run_dir)
+        record.record_end(status=FAILED, error=failure(storage or e))
+        if storage is not None:
+            raise storage from e
         raise
     record.update(
         status=COMPLETED,

@@ -93,6 +93,27 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, allow_nan=True) + "\n")
 
 
+def overwrite_within(path: Path, data: dict[str, Any], drop: tuple[str, ...] = ()) -> None:
+    """Write `data` as JSON into the file `path` in place, within the blocks it has (so no
+    new block is needed on a full disk), leaving out the keys `drop` if it would not fit
+    otherwise. Not atomic: only for the last word of a run that can write nothing else."""
+    stat = path.stat()
+    size = max(stat.st_size, stat.st_blocks * 512)  # the blocks it has, used to the end or not
+    text = json.dumps(data, allow_nan=True) + "\n"
+    if len(text.encode()) > size:
+        text = json.dumps({k: v for k, v in data.items() if k not in drop}, allow_nan=True) + "\n"
+    encoded = text.encode()
+    if len(encoded) > size:
+        raise StorageError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.pwrite(fd, encoded, 0)
+        os.ftruncate(fd, len(encoded))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def link_atomic(source: str | Path, path: str | Path) -> bool:
     """Make `path` a second name (a hard link) of the finished file `source`, replacing
     `path` in one rename, as `write_atomic` does. False, with nothing changed, where the

@@ -7,11 +7,19 @@ Files are written atomically, so a reader, a crash or a kill never sees half a f
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 from typing import Any
 
-from seqlab.files import TEMP_SUFFIX, link_atomic, write_atomic, write_json_atomic
+from seqlab.files import (
+    TEMP_SUFFIX,
+    StorageError,
+    link_atomic,
+    overwrite_within,
+    write_atomic,
+    write_json_atomic,
+)
 from seqlab.names import FAILED, UNREADABLE
 
 __all__ = ["TEMP_SUFFIX", "link_atomic", "write_atomic", "write_json_atomic"]  # re-exported
@@ -101,3 +109,16 @@ class RunRecord:
         self.data.update(fields)
         if self.write:
             write_json_atomic(self.path, self.data)
+
+    def record_end(self, **fields: Any) -> None:
+        """`update` with how a run ended, even on a full disk: where no new file fits, the
+        record goes into the blocks metrics.json already has (without its history, which
+        the checkpoints keep, if it would not fit). The one write seqlab makes in place: a
+        kill at that instant leaves an unreadable metrics.json, which `resume=` carries on
+        from the checkpoints."""
+        try:
+            self.update(**fields)
+        except StorageError as e:
+            if e.errno == errno.EROFS or not self.write or not self.path.is_file():
+                raise
+            overwrite_within(self.path, self.data, drop=("history",))

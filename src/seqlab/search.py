@@ -191,17 +191,9 @@ def create_study(settings: SearchSettings, sweeper: Any, space: dict, sweep_dir:
     settings are kept in the study, for the jobs (`open_trial`)."""
     import optuna
 
-    options = _options(sweeper, "sampler", settings.sampler, SAMPLERS)
-    if settings.sampler == "grid":
-        options["search_space"] = grid_values(space)
-    if sweeper.get("seed") is not None:
-        options["seed"] = sweeper.seed
-    try:
-        sampler = _built(SAMPLERS, settings.sampler, **options)
-    except (ImportError, ModuleNotFoundError) as e:
-        raise ConfigError(f"hydra.sweeper.sampler={settings.sampler}: {e}") from e
-    except TypeError as e:
-        raise ConfigError(f"hydra.sweeper.sampler_options: {e}") from e
+    repair_journal(sweep_dir / STUDY_FILE)
+    seed = sweeper.get("seed")
+    sampler = _sampler(settings, sweeper, space, seed)
     pruner_options = _options(sweeper, "pruner", settings.pruner, PRUNERS)
     try:
         pruner = make_pruner(settings.pruner, pruner_options)
@@ -221,7 +213,79 @@ def create_study(settings: SearchSettings, sweeper: Any, space: dict, sweep_dir:
             f"{study.direction.name.lower()}, not to {settings.direction} (monitor.mode)"
         )
     study.set_user_attr("pruner", {"name": settings.pruner, "options": pruner_options})
+    # A seeded sampler restarted on a resumed study would draw its first trials' settings
+    # again: it carries on from a seed moved on by the trials the study has.
+    if seed is not None and (done := len(study.get_trials(deepcopy=False))):
+        study.sampler = _sampler(settings, sweeper, space, seed + done)
     return study
+
+
+def _sampler(settings: SearchSettings, sweeper: Any, space: dict, seed: int | None) -> Any:
+    options = _options(sweeper, "sampler", settings.sampler, SAMPLERS)
+    if settings.sampler == "grid":
+        options["search_space"] = grid_values(space)
+    if seed is not None:
+        options["seed"] = seed
+    try:
+        return _built(SAMPLERS, settings.sampler, **options)
+    except (ImportError, ModuleNotFoundError) as e:
+        raise ConfigError(f"hydra.sweeper.sampler={settings.sampler}: {e}") from e
+    except TypeError as e:
+        raise ConfigError(f"hydra.sweeper.sampler_options: {e}") from e
+
+
+def _parses(line: bytes) -> bool:
+    import json
+
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+def repair_journal(path: Path) -> bool:
+    """Cut a study's journal back to its last complete record, if a kill tore the last one.
+
+    The journal is one JSON record per line. Optuna skips a torn last line when it reads,
+    but appends the next record right after it, fusing the two into a line no reader can
+    parse. So before a resumed study writes, an incomplete last record is cut off, after a
+    copy of the whole file is kept beside it (`optuna.journal.torn-<time>`). Whether it
+    cut anything. Run by the sweep's driver, which holds the sweep's lock.
+    """
+    import logging
+    import shutil
+    import time
+
+    if not path.is_file():
+        return False
+    data = path.read_bytes()
+    if not data or (data.endswith(b"\n") and _parses(data[data.rfind(b"\n", 0, -1) + 1 :])):
+        return False
+    end = data.rfind(b"\n", 0, len(data) - 1) + 1  # where the torn last line starts
+    if end and not _parses(data[data.rfind(b"\n", 0, end - 1) + 1 : end]):
+        raise ConfigError(
+            f"{path}: damaged before its last record (not a kill's torn write); "
+            "left as it is: repair or remove it by hand"
+        )
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup = next(
+        candidate
+        for n in range(1000)
+        if not (
+            candidate := path.with_name(f"{path.name}.torn-{stamp}{f'-{n}' if n else ''}")
+        ).exists()
+    )
+    shutil.copy2(path, backup)
+    with path.open("r+b") as f:
+        f.truncate(end)
+    logging.getLogger(__name__).info(
+        "%s: cut a torn last record (%d bytes) off; the whole file is kept as %s",
+        path,
+        len(data) - end,
+        backup.name,
+    )
+    return True
 
 
 def _options(sweeper: Any, kind: str, name: str, table: dict[str, str]) -> dict[str, Any]:

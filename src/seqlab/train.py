@@ -112,7 +112,7 @@ def _train(cfg: DictConfig, run_dir: Path, writer: bool, parallel_jobs: int) -> 
         stopped = isinstance(e, (KeyboardInterrupt, SystemExit))
         how = {"interrupted_by": _interruption(e)} if stopped else {"error": failure(storage or e)}
         try:
-            record.update(
+            record.record_end(
                 status=INTERRUPTED if stopped else FAILED,
                 **how,
                 best=(run.history.best() if run else None) or {},

@@ -29,6 +29,7 @@ from seqlab.checks import check_data_files, validate
 from seqlab.config import ConfigError, available_cores, register_resolvers
 from seqlab.files import StorageError, storage_error
 from seqlab.locking import DirectoryInUse, acquire
+from seqlab.memory import check_memory
 from seqlab.names import RESUME
 
 register_resolvers()
@@ -37,6 +38,7 @@ register_resolvers()
 def check(cfg: DictConfig) -> None:
     """Every check that needs no torch: values, their relations, and the data's files."""
     validate(cfg)
+    check_memory(cfg)
     check_data_files(cfg.get("data"))
 
 
@@ -81,7 +83,12 @@ def checked(prog: str, task: Callable[[DictConfig], Any], cfg: DictConfig) -> An
         print(f"{prog}: error: {e}", file=sys.stderr)
         sys.exit(2)
     except StorageError as e:
-        print(f"{prog}: error: {e} (the run's last good checkpoint is kept)", file=sys.stderr)
+        where = shown(cfg.paths.output_dir)
+        print(
+            f"{prog}: error: {e}; the run's checkpoints are kept: make room, then carry it "
+            f"on with resume={where}",
+            file=sys.stderr,
+        )
         sys.exit(1)
 
 

@@ -45,7 +45,8 @@ def _parse(path: str, mtime_ns: int, size: int, tag_column: str) -> list[Sentenc
     column = FIELDS.index(tag_column)
     sentences: list[Sentence] = []
     current = Sentence([], [], [])
-    with open(path, encoding="utf-8") as f:
+    # utf-8-sig: a byte-order mark, which some editors write first, is not part of line 1.
+    with open(path, encoding="utf-8-sig") as f:
         for number, line in enumerate(f, 1):
             line = line.rstrip("\r\n")
             if not line.strip():  # a blank line ends a sentence

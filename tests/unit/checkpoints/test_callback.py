@@ -1,6 +1,7 @@
 """ModelCheckpoint: writes within a time budget, and links last.ckpt to best.ckpt."""
 
 import errno
+import json
 import math
 import os
 from pathlib import Path
@@ -131,3 +132,27 @@ def test_last_ckpt_of_an_epoch_with_a_new_best_is_a_link_holding_what_a_write_ho
         assert _same_checkpoint(ours, theirs, str(tmp_path / "linked"), str(tmp_path / "written"))
     assert written["best"]["epoch"] == linked["best"]["epoch"]
     assert (written["best"]["epoch"] == 12) == best_is_last
+
+
+def test_checkpoints_keep_their_paths_relative_so_a_moved_run_resumes_where_it_is(tmp_path):
+    from tests.conftest import SMALL_SUM
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    cfg = compose_train([*SMALL_SUM, "trainer.max_epochs=2"], old)
+    train(cfg)
+    ckpt = torch.load(old / "checkpoints" / "last.ckpt", weights_only=True)
+    [state] = [v for k, v in ckpt["callbacks"].items() if k.startswith("ModelCheckpoint")]
+    assert state["dirpath"] == "." and state["best_model_path"] == "best.ckpt"
+    assert state["last_model_path"] == "last.ckpt"
+    metrics = json.loads((old / "metrics.json").read_text())
+    (old / "metrics.json").write_text(json.dumps({**metrics, "status": "interrupted"}))
+    old.rename(new)
+    # Carried on in its new place for two more epochs, as if it had been stopped: it
+    # resumes from, tests and records the checkpoints there.
+    metrics = train(compose_train([*SMALL_SUM, "trainer.max_epochs=4"], new))
+    assert metrics["status"] == "completed" and metrics["epochs"] == 4
+    assert metrics["checkpoints"] == {
+        "best": "checkpoints/best.ckpt",
+        "last": "checkpoints/last.ckpt",
+    }
+    assert metrics["resumed_from"] == "checkpoints/last.ckpt"

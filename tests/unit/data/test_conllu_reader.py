@@ -71,3 +71,11 @@ def test_unknown_tags_in_evaluation_files(tmp_path):
     check_known_tags(sentences, {"AUX", "PART", "VERB", "PUNCT", "NOUN"}, path)
     with pytest.raises(ConfigError, match=r"dev.conllu:11: tag 'NOUN' does not occur"):
         check_known_tags(sentences, {"AUX", "PART", "VERB", "PUNCT"}, path)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_line(tmp_path):
+    path = tmp_path / "bom.conllu"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    assert [s.words for s in read_conllu(path)] == [
+        s.words for s in read_conllu(write_conllu(tmp_path, GOOD))
+    ]

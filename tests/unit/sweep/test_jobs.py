@@ -35,3 +35,28 @@ def test_resume_is_no_setting_of_a_resumed_sweeps_jobs(tmp_path):
     make_job(sweep, 0, {"model.lr": "0.1"}, done(0.5))
     make_job(sweep, 1, {"model.lr": "0.2", "resume": str(sweep)}, done(0.4))
     assert swept_axes(read_jobs(sweep)) == ["model.lr"]
+
+
+def test_an_unreadable_metrics_file_is_reported_not_fatal(tmp_path):
+    make_job(tmp_path, 0, {"model.lr": "0.1"}, done(0.5))
+    make_job(tmp_path, 1, {"model.lr": "0.2"}, done(0.4))
+    (tmp_path / "1" / "metrics.json").write_text('{"status": "completed", "best": {"val/lo')
+    jobs = read_jobs(tmp_path)
+    assert [j.status for j in jobs] == ["completed", "unreadable"]
+    assert jobs[1].metrics["error"].startswith(f"{tmp_path / '1' / 'metrics.json'}: JSONDecode")
+    report = write_report(tmp_path, plots=False).read_text()
+    assert "Job 1 is unreadable" in report and "metrics.json" in report
+
+
+def test_a_running_job_whose_process_is_gone_is_interrupted(tmp_path):
+    from seqlab.locking import acquire, release
+    from seqlab.sweep.jobs import unfinished_jobs
+
+    make_job(tmp_path, 0, {"model.lr": "0.1"}, {"status": "running"})
+    make_job(tmp_path, 1, {"model.lr": "0.2"}, {"status": "running"})
+    acquire(tmp_path / "1")  # job 1 is trained now, by this process
+    try:
+        assert [j.status for j in read_jobs(tmp_path)] == ["interrupted", "running"]
+        assert "1 interrupted, 1 running" in unfinished_jobs(tmp_path)
+    finally:
+        release(tmp_path / "1")
