@@ -72,6 +72,22 @@ def run_cli(args: list[str], cwd: Path, timeout: float = 300, **env: str):
     )
 
 
+COMMANDS = ("seqlab-train", "seqlab-eval", "seqlab-tag", "seqlab-report")
+
+
+def assert_clear_failure(result, expected: str, cwd: Path) -> None:
+    """A command refused: non-zero exit, one line on stderr naming the problem, no
+    traceback, and no run under `cwd` recorded as completed."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1, f"not one line:\n{result.stderr}"
+    assert lines[0].split(": error: ", 1)[0] in COMMANDS, lines[0]
+    assert expected in lines[0], f"{expected!r} not in {lines[0]!r}"
+    for path in cwd.glob("**/metrics.json"):
+        assert json.loads(path.read_text())["status"] != "completed", path
+
+
 def assert_run_contract(run_dir: Path, status: str = "completed", by_hydra: bool = True) -> dict:
     """Check that a run directory holds what the README promises; return its metrics.
 

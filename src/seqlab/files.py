@@ -80,6 +80,19 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], Any]) -> None:
         raise
 
 
+def remove_temporaries(*folders: Path) -> list[Path]:
+    """Delete the temporaries (`.<name>.<random>.tmp`) in `folders` that a killed writer
+    left behind; they are never read, since a temporary becomes its file only by the final
+    rename. Only the directory's lock holder may call this (seqlab.locking): another
+    process's temporary may be in flight. The files removed."""
+    stale = [
+        path for folder in folders if folder.is_dir() for path in folder.glob(f".*{TEMP_SUFFIX}")
+    ]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     write_atomic(path, lambda f: f.write(data))
 

@@ -17,6 +17,7 @@ from seqlab.files import (
     StorageError,
     link_atomic,
     overwrite_within,
+    remove_temporaries,
     write_atomic,
     write_json_atomic,
 )
@@ -31,6 +32,7 @@ LAST_CHECKPOINT = f"{CHECKPOINT_DIR}/last.ckpt"
 # (entry, what it holds); `when` entries exist only for some runs.
 CONTRACT: tuple[tuple[str, str], ...] = (
     (".hydra/", "config.yaml (resolved config), overrides.yaml, hydra.yaml"),
+    (".seqlab.lock", "held by the process that writes the run (one writer at a time)"),
     ("metrics.json", "status, final and best metrics, history, epochs, wall_s"),
     ("checkpoints/", "best.ckpt (best monitored value) and last.ckpt"),
     ("tensorboard/", "event files: scalars, hparams, figures, tagged examples"),
@@ -58,15 +60,7 @@ def remove_stale_temporaries(run_dir: str | Path) -> list[Path]:
     """Delete the temporary files a killed run left behind. They are never read: a
     temporary becomes a checkpoint or metrics.json only by its final rename."""
     run_dir = Path(run_dir)
-    stale = [
-        path
-        for folder in (run_dir, run_dir / "checkpoints")
-        if folder.is_dir()
-        for path in folder.glob(f".*{TEMP_SUFFIX}")
-    ]
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return stale
+    return remove_temporaries(run_dir, run_dir / CHECKPOINT_DIR)
 
 
 def read_metrics(run_dir: str | Path) -> dict[str, Any]:

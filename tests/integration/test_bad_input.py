@@ -8,14 +8,13 @@ in under 2 s (tests/perf/test_bad_input.py times the same commands).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
 
 from seqlab.train import train
-from tests.conftest import SMALL_SUM, compose_train, run_cli
+from tests.conftest import SMALL_SUM, assert_clear_failure, compose_train, run_cli
 
 # (arguments, text the error line must contain). `{sum}`/`{tagger}`/`{junk}`/`{cut}`
 # stand for checkpoint files made by the fixtures below.
@@ -51,6 +50,11 @@ CONFIG_CASES = [
     (["trainer.precision=fp8"], "trainer.precision='fp8' is not allowed: expected '32-true'"),
     (["data.mode=fast"], "data.mode='fast' is not allowed: expected 'torch' or 'tutorial'"),
     (["monitor.mode=up"], "monitor.mode='up' is not allowed: expected 'min' or 'max'"),
+    # sizes no machine here holds (a zero too many), refused before anything is allocated
+    (["data.length=10000000"], "data.n=10000, data.length=10000000: this run needs at least"),
+    (["data.n=2000000000"], "data.n=2000000000, data.length=16: this run needs at least"),
+    (["model.hidden_dim=30000"], "model.hidden_dim=30000, model.num_layers=1: this run needs"),
+    (["model.hidden_dim=1000000"], "model.hidden_dim=1000000, model.num_layers=1: this run"),
     # contradictory settings
     (["data.min_length=20", "data.length=16"], "data.min_length=20 > data.length=16"),
     (["data.low=50", "data.high=10"], "data.low=50 > data.high=10"),
@@ -135,17 +139,6 @@ def without_sbatch() -> dict[str, str]:
     """The environment of a machine without SLURM, wherever the tests run."""
     path = os.environ["PATH"].split(os.pathsep)
     return {"PATH": os.pathsep.join(d for d in path if not (Path(d) / "sbatch").exists())}
-
-
-def assert_clear_failure(result, expected: str, cwd: Path) -> None:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode != 0, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    assert len(lines) == 1, f"not one line:\n{result.stderr}"
-    assert lines[0].split(": error: ", 1)[0] in ("seqlab-train", "seqlab-eval"), lines[0]
-    assert expected in lines[0], f"{expected!r} not in {lines[0]!r}"
-    for path in cwd.glob("**/metrics.json"):
-        assert json.loads(path.read_text())["status"] != "completed", path
 
 
 @pytest.mark.parametrize("args, expected", CONFIG_CASES, ids=[" ".join(a) for a, _ in CONFIG_CASES])

@@ -8,18 +8,20 @@ is quick.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from seqlab.files import write_text_atomic
+from seqlab.files import remove_temporaries, write_text_atomic
+from seqlab.locking import DirectoryInUse, acquire, release
 from seqlab.names import COMPLETED, FAILED, UNREADABLE
 from seqlab.provenance import code_label
 from seqlab.render.tables import markdown_table, write_csv
 from seqlab.report.plots import plot_axes, plot_groups
-from seqlab.report.tensorboard_view import write_view
+from seqlab.report.tensorboard_view import VIEW_DIR, write_view
 from seqlab.sweep.jobs import (
     LEVEL,
     REPLICATE_KEYS,
@@ -155,6 +157,34 @@ def write_report(
     jobs = read_jobs(sweep_dir)
     if not jobs:
         raise FileNotFoundError(f"{sweep_dir}: no job directories (*/.hydra/overrides.yaml)")
+    with _sole_writer(sweep_dir) as sole:
+        if sole:  # what an earlier report, killed in the middle of a write, left behind
+            remove_temporaries(sweep_dir, sweep_dir / VIEW_DIR)
+        return _write_report(sweep_dir, jobs, metric, plots, replicate_keys)
+
+
+@contextlib.contextmanager
+def _sole_writer(sweep_dir: Path) -> Iterator[bool]:
+    """Hold the sweep's lock while the report is written, if no other process holds it (a
+    sweep still running, another report): whether this process is the sole writer now."""
+    try:
+        acquire(sweep_dir, wait_s=0)
+    except (DirectoryInUse, OSError):  # held elsewhere, or a directory it cannot write
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        release(sweep_dir)
+
+
+def _write_report(
+    sweep_dir: Path,
+    jobs: list[Job],
+    metric: str | None,
+    plots: bool,
+    replicate_keys: Sequence[str],
+) -> Path:
     axes = swept_axes(jobs)
     metric, mode = monitor_of(jobs, metric)
     rows = summary_rows(jobs, axes, metric)
