@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # The tests train with one torch thread (threads=1), so the workers share the cores evenly.
 TEST_JOBS ?= auto
 
-.PHONY: setup run test test-unit test-install test-all test-slurm bench lint format clean
+.PHONY: setup run test test-unit test-install test-faults test-all test-slurm bench lint format clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,13 @@ test-unit: $(STAMP)
 # seqlab installed as users install it, each into a fresh venv: a wheel, a plain pip install -e .
 test-install: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m slow tests/integration/test_install.py $(ARGS)
+
+# The slow cases of the fault suite (full disks, kills at writes, two processes on one
+# directory, torn files, moved sweeps) and of the hostile checkpoints: every command with
+# every payload. Full disks and read-only mounts need root.
+FAULTS := tests/integration/test_faults.py tests/integration/test_hostile_checkpoints.py
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m slow $(FAULTS) $(ARGS)
 
 # Also the tests marked `slow`, `slurm` and `perf`.
 test-all: lint

@@ -71,7 +71,9 @@ def train(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     is, and an interrupted or failed one resumes from its latest checkpoint. metrics.json
     says "running" while training; "interrupted" if a signal or an exit stops it (SLURM's
     requeue, preemption, time limit or scancel; Ctrl-C), "failed" (with the error) if
-    anything else raises, both with the epochs trained so far; the exception is re-raised.
+    anything else raises, both with the epochs trained so far; the exception is re-raised
+    (a full disk, a quota or a read-only file system as a one-line StorageError). One
+    process at a time trains in a directory: another holding it raises DirectoryInUse.
     `attempts` counts the starts in this directory, and `wall_s` adds up their times.
     """
     run_dir = Path(cfg.paths.output_dir)

@@ -186,6 +186,7 @@ def test_a_disk_full_during_training_fails_in_one_line_and_resumes_once_freed(tm
     assert metrics(run)["status"] == "completed" and metrics(run)["attempts"] == 2
 
 
+@pytest.mark.slow
 def test_a_disk_full_at_a_checkpoint_keeps_the_last_good_one(tmp_path, mounts):
     # Room for one checkpoint and the run's small files, not for a second checkpoint.
     disk = small_disk(mounts, tmp_path / "disk", "400k")
@@ -265,7 +266,9 @@ def first_write_to(trace: str, name: str, pid: int) -> int:
     raise AssertionError(f"no write into {name}")
 
 
-@pytest.mark.parametrize("name", REPORT_FILES)
+@pytest.mark.parametrize(
+    "name", [REPORT_FILES[0], *(pytest.param(n, marks=pytest.mark.slow) for n in REPORT_FILES[1:])]
+)
 def test_a_kill_at_the_first_write_of_a_report_file_keeps_the_previous_one(
     tmp_path, finished_sweep, name
 ):
@@ -320,9 +323,10 @@ def test_two_resumes_of_one_sweep_cannot_run_at_once(tmp_path):
     assert metrics(job0)["status"] == metrics(job1)["status"] == "completed"
 
 
+@pytest.mark.slow
 def test_two_processes_on_one_run_cannot_write_it_at_once(tmp_path):
     run = tmp_path / "run"
-    args = [*STEADY, "trainer.max_epochs=1500"]
+    args = [*STEADY, "trainer.max_epochs=300"]
     first = start(["seqlab-train", *args, f"hydra.run.dir={run}"], tmp_path)
     try:
         wait_for(lambda: (run / "checkpoints" / "last.ckpt").exists(), proc=first)
@@ -351,6 +355,7 @@ SEARCH = [
 ]
 
 
+@pytest.mark.slow
 def test_a_torn_journal_is_cut_back_and_resumed_studies_draw_new_settings(tmp_path):
     sweep = tmp_path / "study"
     first = run_cli(
@@ -379,7 +384,7 @@ def test_a_torn_journal_is_cut_back_and_resumed_studies_draw_new_settings(tmp_pa
     assert len({t.params["model.lr"] for t in complete}) == 6
 
 
-@pytest.mark.parametrize("damage", ["corrupted", "deleted"])
+@pytest.mark.parametrize("damage", ["corrupted", pytest.param("deleted", marks=pytest.mark.slow)])
 def test_a_damaged_metrics_file_is_reported_and_resume_repairs_it(tmp_path, damage):
     sweep = tmp_path / "sweep"
     args = [*SMALL_SUM, *QUIET, "model.hidden_dim=4,8"]
