@@ -57,19 +57,35 @@ def compose_train(overrides: list[str], output_dir: Path, config_name: str = "tr
     return cfg
 
 
-def run_cli(args: list[str], cwd: Path, timeout: float = 300, **env: str):
-    """Run a seqlab console script in a subprocess; outputs go under `cwd`."""
+def _cli(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """A seqlab console script's command line, and its environment: outputs under `cwd`."""
     script = Path(sys.executable).parent / args[0]
     full_env = {**os.environ, "SEQLAB_OUTPUT_ROOT": str(cwd / "outputs"), **env}
     full_env.pop("HYDRA_FULL_ERROR", None)
+    return [str(script), *args[1:]], full_env
+
+
+def run_cli(args: list[str], cwd: Path, timeout: float = 300, **env: str):
+    """Run a seqlab console script in a subprocess; outputs go under `cwd`."""
+    command, full_env = _cli(args, cwd, env)
     return subprocess.run(
-        [str(script), *args[1:]],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+        command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def start_cli(args: list[str], cwd: Path, stderr: Path | None = None, **env: str):
+    """Start a seqlab console script in its own session (to kill it with its children);
+    its standard error goes to the file `stderr`, if given."""
+    command, full_env = _cli(args, cwd, env)
+    with open(stderr or os.devnull, "w") as err:
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
 
 
 COMMANDS = ("seqlab-train", "seqlab-eval", "seqlab-tag", "seqlab-report")

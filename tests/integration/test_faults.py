@@ -28,7 +28,7 @@ import torch
 import yaml
 
 from seqlab.search import STUDY_FILE
-from tests.conftest import QUIET, SMALL_SUM, run_cli
+from tests.conftest import QUIET, SMALL_SUM, run_cli, start_cli
 from tests.integration.conftest import job_dirs
 
 # A run that trains as long as its `trainer.max_epochs` says (its epochs take a few
@@ -93,25 +93,10 @@ def metrics(run: Path) -> dict:
     return json.loads((run / "metrics.json").read_text())
 
 
-def start(args: list[str], cwd: Path) -> subprocess.Popen:
-    script = Path(sys.executable).parent / args[0]
-    env = {**os.environ, "SEQLAB_OUTPUT_ROOT": str(cwd / "outputs")}
-    env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.Popen(
-        [str(script), *args[1:]],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
 def wait_for(condition, timeout: float = 120, proc: subprocess.Popen | None = None) -> None:
     deadline = time.time() + timeout
     while not condition():
-        assert proc is None or proc.poll() is None, proc and proc.communicate()[1][-3000:]
+        assert proc is None or proc.poll() is None, f"it ended: {proc and proc.returncode}"
         assert time.time() < deadline, "timed out"
         time.sleep(0.05)
 
@@ -119,7 +104,7 @@ def wait_for(condition, timeout: float = 120, proc: subprocess.Popen | None = No
 def kill(proc: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    proc.communicate()
+    proc.wait()
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,11 +156,12 @@ def read_only(mounts: list[Path], source: Path, point: Path) -> Path:
 def test_a_disk_full_during_training_fails_in_one_line_and_resumes_once_freed(tmp_path, mounts):
     disk = small_disk(mounts, tmp_path / "disk", "3M")
     run = disk / "run"
-    proc = start(["seqlab-train", *LONG, f"hydra.run.dir={run}"], tmp_path)
+    errors = tmp_path / "stderr.txt"
+    proc = start_cli(["seqlab-train", *LONG, f"hydra.run.dir={run}"], tmp_path, errors)
     wait_for(lambda: (run / "checkpoints" / "last.ckpt").exists(), proc=proc)
     filler = fill(disk)
-    _, stderr = proc.communicate(timeout=120)
-    result = subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr)
+    proc.wait(timeout=120)
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, "", errors.read_text())
     assert_one_line_error(result, "No space left on device (ENOSPC)", "resume=")
     assert proc.returncode == 1
     assert metrics(run)["status"] == "failed" and "ENOSPC" in metrics(run)["error"]
@@ -295,12 +281,22 @@ def test_a_kill_at_the_first_write_of_a_report_file_keeps_the_previous_one(
 # Two processes on one directory
 
 
+def sweep_under_way(sweep: Path, args: list[str], cwd: Path) -> subprocess.Popen:
+    """A sweep started with `args`, once its first job has written a checkpoint."""
+    proc = start_cli(["seqlab-train", "-m", *args, f"hydra.sweep.dir={sweep}"], cwd)
+    try:
+        wait_for(lambda: (sweep / "0" / "checkpoints" / "last.ckpt").exists(), proc=proc)
+    except BaseException:
+        kill(proc)
+        raise
+    return proc
+
+
 def test_two_resumes_of_one_sweep_cannot_run_at_once(tmp_path):
     sweep = tmp_path / "sweep"
     sweep_args = [*STEADY, "trainer.max_epochs=3000", "model.hidden_dim=4,8"]
-    first = start(["seqlab-train", "-m", *sweep_args, f"hydra.sweep.dir={sweep}"], tmp_path)
+    first = sweep_under_way(sweep, sweep_args, tmp_path)
     try:
-        wait_for(lambda: (sweep / "0" / "checkpoints" / "last.ckpt").exists(), proc=first)
         events = sorted((sweep / "0" / "tensorboard").glob("events.out.tfevents.*"))
         second = run_cli(["seqlab-train", "-m", *sweep_args, f"resume={sweep}"], tmp_path)
         line = assert_one_line_error(second, f"{sweep} is in use by process {first.pid} on host")
@@ -327,13 +323,13 @@ def test_two_resumes_of_one_sweep_cannot_run_at_once(tmp_path):
 def test_two_processes_on_one_run_cannot_write_it_at_once(tmp_path):
     run = tmp_path / "run"
     args = [*STEADY, "trainer.max_epochs=300"]
-    first = start(["seqlab-train", *args, f"hydra.run.dir={run}"], tmp_path)
+    first = start_cli(["seqlab-train", *args, f"hydra.run.dir={run}"], tmp_path)
     try:
         wait_for(lambda: (run / "checkpoints" / "last.ckpt").exists(), proc=first)
         second = run_cli(["seqlab-train", *args, f"resume={run}"], tmp_path)
         assert_one_line_error(second, f"{run} is in use by process {first.pid}")
         assert second.returncode == 2
-        assert first.wait(timeout=300) == 0, first.communicate()[1][-3000:]
+        assert first.wait(timeout=300) == 0
     finally:
         kill(first)
     assert metrics(run)["status"] == "completed" and metrics(run)["attempts"] == 1
@@ -434,12 +430,9 @@ def test_a_read_only_output_root_gives_one_line(tmp_path, mounts, finished_sweep
 def test_a_sweep_moved_elsewhere_resumes_there(tmp_path):
     sweep = tmp_path / "sweep"
     args = [*STEADY, "trainer.max_epochs=3000", "model.hidden_dim=4,8"]
-    first = start(["seqlab-train", "-m", *args, f"hydra.sweep.dir={sweep}"], tmp_path)
-    try:
-        wait_for(lambda: (sweep / "0" / "checkpoints" / "last.ckpt").exists(), proc=first)
-        time.sleep(1)
-    finally:
-        kill(first)
+    first = sweep_under_way(sweep, args, tmp_path)
+    time.sleep(1)
+    kill(first)
     moved = tmp_path / "elsewhere" / "sweep"
     moved.parent.mkdir()
     sweep.rename(moved)

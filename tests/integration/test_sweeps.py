@@ -5,8 +5,6 @@ import csv
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from tests.conftest import (
     assert_run_contract,
     read_tensorboard,
     run_cli,
+    start_cli,
     tensorboard_hparams,
 )
 from tests.integration.conftest import job_dirs
@@ -117,16 +116,7 @@ def test_killed_sweep_resumes_without_retraining_finished_jobs(cli_cwd):
         "trainer.max_epochs=60",
         "model.hidden_dim=8,16,24,32",
     ]
-    script = Path(sys.executable).parent / args[0]
-    env = {**os.environ, "SEQLAB_OUTPUT_ROOT": str(cli_cwd / "outputs")}
-    proc = subprocess.Popen(
-        [str(script), *args[1:]],
-        cwd=cli_cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start_cli(args, cli_cwd)
     deadline = time.time() + 240
     jobs_glob = "outputs/multiruns/*/*/*/metrics.json"
     try:  # kill the whole sweep as soon as two jobs have completed
