@@ -12,7 +12,7 @@ import errno
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -31,21 +31,47 @@ class StorageError(OSError):
         return f"{self.filename}: {cause}" if self.filename else cause
 
 
-def storage_error(error: BaseException, path: str | Path | None = None) -> StorageError | None:
-    """The StorageError behind `error`, if a full disk, a quota or a read-only file system
-    caused it: `error` itself, or an OSError it was raised from or while handling (torch's
-    writer, for one, turns the OSError of a failed write into a RuntimeError). None else."""
+def causes(error: BaseException) -> Iterator[BaseException]:
+    """`error`, then what it was raised from or while handling, and so on down."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, StorageError):
-            return current
-        if isinstance(current, OSError) and current.errno in STORAGE_ERRNOS:
-            where = current.filename or (str(path) if path is not None else None)
-            return StorageError(current.errno, os.strerror(current.errno), where)
+        yield current
         current = current.__cause__ or current.__context__
+
+
+def storage_error(error: BaseException, path: str | Path | None = None) -> StorageError | None:
+    """The StorageError behind `error`, if a full disk, a quota or a read-only file system
+    caused it: `error` itself, or an OSError among its `causes` (torch's writer, for one,
+    turns the OSError of a failed write into a RuntimeError). None else."""
+    for cause in causes(error):
+        if isinstance(cause, StorageError):
+            return cause
+        if isinstance(cause, OSError) and cause.errno in STORAGE_ERRNOS:
+            where = cause.filename or (str(path) if path is not None else None)
+            return StorageError(cause.errno, os.strerror(cause.errno), where)
     return None
+
+
+def unwritable(error: BaseException) -> str | None:
+    """One line for an error that comes from where output goes, or None: a full disk, a
+    quota or a read-only file system anywhere among its causes (Hydra reports the log file
+    it could not open as "Unable to configure handler 'file'"), or else the first OSError
+    among them that names a path (`<path>: Not a directory`)."""
+    if (storage := storage_error(error)) is not None:
+        return str(storage)
+    for cause in causes(error):
+        if isinstance(cause, OSError) and cause.filename is not None:
+            return f"{cause.filename}: {cause.strerror}"
+    return None
+
+
+def within(path: str | Path, directory: str | Path) -> str:
+    """`path` relative to `directory` when it lies inside it, else absolute: how a run
+    records its own files (so a moved run still reads right) and how commands show paths."""
+    path, directory = Path(path).resolve(), Path(directory).resolve()
+    return str(path.relative_to(directory) if path.is_relative_to(directory) else path)
 
 
 def _temporary_name(path: Path) -> str:

@@ -12,18 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from seqlab.files import (
-    TEMP_SUFFIX,
-    StorageError,
-    link_atomic,
-    overwrite_within,
-    remove_temporaries,
-    write_atomic,
-    write_json_atomic,
-)
+from seqlab.files import StorageError, overwrite_within, remove_temporaries, write_json_atomic
 from seqlab.names import FAILED, UNREADABLE
-
-__all__ = ["TEMP_SUFFIX", "link_atomic", "write_atomic", "write_json_atomic"]  # re-exported
 
 METRICS_FILE = "metrics.json"
 CHECKPOINT_DIR = "checkpoints"

@@ -32,7 +32,7 @@ from seqlab.checkpoints import (
 )
 from seqlab.config import flat_scalars, to_plain
 from seqlab.contracts import PrunesTrials, RecordsDivergence
-from seqlab.files import storage_error, write_bytes_atomic
+from seqlab.files import storage_error, within, write_bytes_atomic
 from seqlab.locking import DirectoryLock
 from seqlab.names import (
     COMPLETED,
@@ -103,7 +103,7 @@ def _train(cfg: DictConfig, run_dir: Path, writer: bool, parallel_jobs: int) -> 
     fields.update(attempts=previous.get("attempts", 1) + 1 if previous else 1, wall_s=earlier_s)
     record = RunRecord(run_dir, write=writer, **fields, provenance=code_provenance())
     if resume_from:
-        record.update(resumed_from=_within(resume_from, run_dir))
+        record.update(resumed_from=within(resume_from, run_dir))
     run = None
     try:
         run = _build_run(cfg, parallel_jobs)
@@ -140,17 +140,6 @@ def keep_unreadable(run_dir: Path, why: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         write_bytes_atomic(kept, path.read_bytes())
     log.warning("%s; kept as %s, carrying the run on from its checkpoints", why, kept.name)
-
-
-def _within(path: str | Path, run_dir: Path) -> str:
-    """A path as metrics.json keeps it: relative to the run when inside it, so a run moved
-    or copied elsewhere still reads right."""
-    path = Path(path).resolve()
-    return (
-        str(path.relative_to(run_dir.resolve()))
-        if path.is_relative_to(run_dir.resolve())
-        else str(path)
-    )
 
 
 def _interruption(stop: KeyboardInterrupt | SystemExit) -> str:

@@ -15,7 +15,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint as LightningModelCheckpoint
 
 from seqlab.checkpoints.io import AtomicCheckpointIO
-from seqlab.rundir import link_atomic
+from seqlab.files import link_atomic
 from seqlab.trust import CONFIG_KEY
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
 
-from seqlab.rundir import write_atomic
+from seqlab.files import write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ import lightning as L
 
 from seqlab.checkpoints.reading import load_checkpoint, model_target
 from seqlab.config import ConfigError
+from seqlab.files import within
 from seqlab.rundir import LAST_CHECKPOINT
 
 
@@ -53,6 +54,5 @@ def checkpoint_paths(trainer: L.Trainer, run_dir: Path) -> dict[str, str]:
     for callback in trainer.checkpoint_callbacks:
         for name, path in (("best", callback.best_model_path), ("last", callback.last_model_path)):
             if path and Path(path).is_file():
-                file, run = Path(path).resolve(), run_dir.resolve()
-                paths[name] = str(file.relative_to(run) if file.is_relative_to(run) else file)
+                paths[name] = within(path, run_dir)
     return paths

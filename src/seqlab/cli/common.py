@@ -27,7 +27,7 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException, Vali
 
 from seqlab.checks import check_data_files, validate
 from seqlab.config import ConfigError, available_cores, register_resolvers
-from seqlab.files import StorageError, storage_error
+from seqlab.files import StorageError, unwritable, within
 from seqlab.locking import DirectoryInUse, acquire
 from seqlab.memory import check_memory
 from seqlab.names import RESUME
@@ -65,8 +65,7 @@ def parallel_jobs() -> int:
 
 def shown(path: str | Path) -> str:
     """A path as a user can paste it: relative to the working directory when inside it."""
-    path = Path(path).resolve()
-    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+    return within(path, Path.cwd())
 
 
 def checked(prog: str, task: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
@@ -204,22 +203,8 @@ def run_hydra_app(app: Callable[[], Any], prog: str) -> None:
         print(f"{prog}: error: {config_error_line(e)}", file=sys.stderr)
         sys.exit(2)
     except Exception as e:  # an output directory that cannot be written, a full disk
-        line = _unwritable(e)
+        line = unwritable(e)
         if line is None:
             raise
         print(f"{prog}: error: {line}", file=sys.stderr)
         sys.exit(1)
-
-
-def _unwritable(error: BaseException) -> str | None:
-    """One line for an error that comes from where the output goes: a full disk, a quota
-    or a read-only file system anywhere in its causes (Hydra reports the log file it could
-    not open as "Unable to configure handler 'file'"), or a path that cannot be written."""
-    if (storage := storage_error(error)) is not None:
-        return str(storage)
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, OSError) and cause.filename is not None:
-            return f"{cause.filename}: {cause.strerror}"
-        cause = cause.__cause__ or cause.__context__
-    return None

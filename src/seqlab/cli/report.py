@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from seqlab.files import storage_error
+from seqlab.files import unwritable
 from seqlab.report.summary import write_report
 from seqlab.sweep.jobs import REPLICATE_KEYS
 
@@ -36,8 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seqlab-report: error: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # a full disk, a quota, a read-only sweep directory
-        storage = storage_error(e)
-        print(f"seqlab-report: error: {storage or f'{e.filename}: {e.strerror}'}", file=sys.stderr)
+        print(f"seqlab-report: error: {unwritable(e) or e}", file=sys.stderr)
         return 1
     print(path.read_text())
     return 0
