@@ -1,18 +1,63 @@
-"""Helpers of the integration tier: a working directory for the commands, a sweep's job
-directories, and a run long enough to interrupt."""
+"""Helpers of the integration tier: a working directory for the commands, a sweep and its
+job directories, a check that every file a run left still parses, and a run long enough
+to interrupt."""
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 
 import pytest
+import torch
+import yaml
 
+from seqlab.search import STUDY_FILE
 from tests.conftest import QUIET
 
 
 @pytest.fixture
 def cli_cwd(tmp_path: Path) -> Path:
     return tmp_path
+
+
+def only_sweep(cwd: Path) -> Path:
+    """The one sweep directory that the commands run in `cwd` wrote."""
+    sweeps = list((cwd / "outputs" / "multiruns").glob("*/*"))
+    assert len(sweeps) == 1, sweeps
+    return sweeps[0]
+
+
+def assert_intact(root: Path) -> int:
+    """Every file seqlab left under `root` parses (JSON, YAML, CSV, PNG, the study's journal)
+    and every checkpoint loads with weights_only=True; temporaries left by a kill are
+    skipped, since nothing reads them. How many files were checked."""
+    checked = 0
+    for path in root.rglob("*"):
+        name = path.name
+        # Skipped: temporaries (nothing reads them) and the copy of an unreadable metrics.json.
+        if not path.is_file() or path.is_symlink() or name.endswith((".tmp", ".unreadable")):
+            continue
+        if name.endswith(".ckpt"):
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            assert "state_dict" in ckpt and "seqlab_config" in ckpt, path
+        elif name == "metrics.json":
+            assert isinstance(json.loads(path.read_text()), dict), path
+        elif name.endswith(".yaml"):
+            yaml.safe_load(path.read_text())
+        elif name.endswith(".csv"):
+            assert next(csv.reader(path.open()), None), f"{path}: empty"
+        elif name.endswith(".md"):
+            assert path.read_text().strip(), f"{path}: empty"
+        elif name.endswith(".png"):
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+        elif name == STUDY_FILE:
+            for line in path.read_bytes().splitlines():
+                json.loads(line)
+        else:
+            continue
+        checked += 1
+    return checked
 
 
 def job_dirs(sweep: Path) -> list[Path]:

@@ -13,7 +13,7 @@ import torch
 from seqlab.cli import COMMANDS
 from seqlab.train import train
 from tests.conftest import QUIET, REPO, assert_run_contract, compose_train, run_cli
-from tests.integration.conftest import job_dirs
+from tests.integration.conftest import job_dirs, only_sweep
 
 try:
     import tomllib
@@ -36,9 +36,7 @@ def test_multirun_of_four_jobs_gives_four_complete_run_directories(cli_cwd):
         ["seqlab-train", "-m", *TINY_SUM, "model.hidden_dim=8,16", "data.length=2,3"], cli_cwd
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    sweeps = list((cli_cwd / "outputs" / "multiruns").glob("*/*"))
-    assert len(sweeps) == 1, "all jobs of one sweep share one sweep directory"
-    jobs = job_dirs(sweeps[0])
+    jobs = job_dirs(only_sweep(cli_cwd))  # all jobs of one sweep share one sweep directory
     assert [p.name for p in jobs] == ["0", "1", "2", "3"]
     seen = set()
     for job in jobs:

@@ -14,15 +14,9 @@ import torch
 
 from seqlab.models.regressor_module import RegressorModule
 from tests.conftest import QUIET, SMALL_SUM, assert_run_contract, compose_train, run_cli
-from tests.integration.conftest import RESUME
+from tests.integration.conftest import RESUME, job_dirs, only_sweep
 
 SMALL = [*SMALL_SUM, *QUIET]
-
-
-def sweep_jobs(cwd: Path) -> list[Path]:
-    sweeps = list((cwd / "outputs" / "multiruns").glob("*/*"))
-    assert len(sweeps) == 1, sweeps
-    return sorted((p for p in sweeps[0].iterdir() if p.is_dir() and p.name.isdigit()), key=str)
 
 
 def test_submitit_local_runs_the_same_sweep(cli_cwd):
@@ -38,7 +32,7 @@ def test_submitit_local_runs_the_same_sweep(cli_cwd):
         cli_cwd,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    jobs = sweep_jobs(cli_cwd)
+    jobs = job_dirs(only_sweep(cli_cwd))
     assert [j.name for j in jobs] == ["0", "1"]
     for job in jobs:
         assert_run_contract(job)
@@ -103,7 +97,7 @@ def test_resume_after_sigkill_is_exact(cli_cwd):
 def test_ddp_in_a_local_sweep_is_refused_per_job(cli_cwd):
     result = run_cli(["seqlab-train", "-m", "trainer=ddp_cpu", *SMALL], cli_cwd)
     assert result.returncode == 0, result.stderr[-3000:]  # the sweep goes on, the job fails
-    (job,) = sweep_jobs(cli_cwd)
+    (job,) = job_dirs(only_sweep(cli_cwd))
     metrics = json.loads((job / "metrics.json").read_text())
     assert metrics["status"] == "failed"
     assert "hydra.launcher.tasks_per_node" in metrics["error"]

@@ -11,7 +11,6 @@ need root (and a kernel that lets it mount); a kill at a write is injected with 
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 import shutil
@@ -24,12 +23,10 @@ from pathlib import Path
 
 import optuna
 import pytest
-import torch
-import yaml
 
 from seqlab.search import STUDY_FILE
 from tests.conftest import QUIET, SMALL_SUM, run_cli, start_cli
-from tests.integration.conftest import job_dirs
+from tests.integration.conftest import assert_intact, job_dirs
 
 # A run that trains as long as its `trainer.max_epochs` says (its epochs take a few
 # milliseconds), to be caught in the middle.
@@ -43,39 +40,7 @@ LONG = [*STEADY, "trainer.max_epochs=100000"]
 
 
 # --------------------------------------------------------------------------------------------
-# What every case checks
-
-
-def assert_intact(root: Path) -> int:
-    """Every file seqlab left under `root` parses (JSON, YAML, CSV, PNG, the study's journal)
-    and every checkpoint loads with weights_only=True; temporaries left by a kill are
-    skipped, since nothing reads them. How many files were checked."""
-    checked = 0
-    for path in root.rglob("*"):
-        name = path.name
-        if not path.is_file() or path.is_symlink() or name.endswith(".tmp"):
-            continue
-        if name.endswith(".ckpt"):
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-            assert "state_dict" in ckpt and "seqlab_config" in ckpt, path
-        elif name == "metrics.json" or name == "metrics.json.unreadable":
-            if name == "metrics.json":
-                assert isinstance(json.loads(path.read_text()), dict), path
-        elif name.endswith(".yaml"):
-            yaml.safe_load(path.read_text())
-        elif name.endswith(".csv"):
-            assert next(csv.reader(path.open()), None), f"{path}: empty"
-        elif name.endswith(".md"):
-            assert path.read_text().strip(), f"{path}: empty"
-        elif name.endswith(".png"):
-            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
-        elif name == STUDY_FILE:
-            for line in path.read_bytes().splitlines():
-                json.loads(line)
-        else:
-            continue
-        checked += 1
-    return checked
+# What every case checks (besides assert_intact)
 
 
 def assert_one_line_error(result, *expected: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import signal
@@ -13,23 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from seqlab.rundir import read_metrics
 from tests.conftest import QUIET, SMALL_SUM
-
-
-def _files_load(run_dir: Path) -> int:
-    """Load every checkpoint and metrics.json the run left; return how many were checked."""
-    checked = 0
-    for path in (run_dir / "checkpoints").glob("*.ckpt"):
-        ckpt = torch.load(path, weights_only=True)
-        assert "state_dict" in ckpt and "seqlab_config" in ckpt, path
-        checked += 1
-    if (run_dir / "metrics.json").exists():
-        json.loads((run_dir / "metrics.json").read_text())
-        checked += 1
-    return checked
+from tests.integration.conftest import assert_intact
 
 
 @pytest.mark.slow
@@ -72,7 +58,7 @@ def test_twenty_kills_at_random_moments_leave_only_loadable_files(tmp_path):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        assert _files_load(run_dir) >= 2
+        assert assert_intact(run_dir) >= 2
         resumed += "resumed_from" in read_metrics(run_dir)
         # A temporary left behind: this kill came in the middle of writing a file.
         mid_write += bool(list(run_dir.glob("**/.*.tmp")))

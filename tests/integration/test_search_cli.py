@@ -16,7 +16,7 @@ import pytest
 
 from seqlab.search import STUDY_FILE
 from tests.conftest import QUIET, REPO, assert_run_contract, run_cli
-from tests.integration.conftest import job_dirs
+from tests.integration.conftest import job_dirs, only_sweep
 
 # A small sum regressor: a trial takes about a second.
 SEARCH = [
@@ -34,7 +34,7 @@ SEARCH = [
 def run_search(args: list[str], cwd: Path, timeout: float = 300) -> tuple[Path, list[Path]]:
     result = run_cli(["seqlab-train", *SEARCH, *args], cwd, timeout=timeout)
     assert result.returncode == 0, result.stderr[-3000:]
-    [sweep] = (cwd / "outputs" / "multiruns").glob("*/*")
+    sweep = only_sweep(cwd)
     return sweep, job_dirs(sweep)
 
 
@@ -135,7 +135,7 @@ def test_killed_study_retries_its_interrupted_trial(cli_cwd):
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    [sweep] = (cli_cwd / "outputs" / "multiruns").glob("*/*")
+    sweep = only_sweep(cli_cwd)
     assert json.loads((sweep / "3" / "metrics.json").read_text())["status"] == "running"
     interrupted = load(sweep).trials[3]
     _, jobs = run_search([*args, f"resume={sweep}"], cli_cwd)

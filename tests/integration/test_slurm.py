@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import QUIET, REPO, assert_run_contract, run_cli
-from tests.integration.conftest import RESUME, job_dirs
+from tests.integration.conftest import RESUME, job_dirs, only_sweep
 
 pytestmark = pytest.mark.slurm
 
@@ -93,8 +93,7 @@ def sacct(env: dict[str, str], *fields: str, job: str | None = None) -> list[lis
 def run_sweep(args: list[str], cwd: Path, env: dict[str, str]) -> list[Path]:
     result = run_cli(["seqlab-train", "-m", *CPU_JOBS, *TINY, *args], cwd, timeout=600, **env)
     assert result.returncode == 0, result.stderr[-3000:]
-    [sweep] = (cwd / "outputs" / "multiruns").glob("*/*")
-    return job_dirs(sweep)
+    return job_dirs(only_sweep(cwd))
 
 
 ACTIVE = ("PENDING", "RUNNING", "COMPLETING", "SUSPENDED", "RESIZING")

@@ -19,15 +19,9 @@ from tests.conftest import (
     start_cli,
     tensorboard_hparams,
 )
-from tests.integration.conftest import job_dirs
+from tests.integration.conftest import job_dirs, only_sweep
 
 TINY = ["experiment=tutorial_sum", "data.n=200", "data.n_val=50", "data.n_test=50", *QUIET]
-
-
-def only_sweep(cwd: Path) -> Path:
-    sweeps = list((cwd / "outputs" / "multiruns").glob("*/*"))
-    assert len(sweeps) == 1
-    return sweeps[0]
 
 
 def run_sweep(args: list[str], cwd: Path) -> tuple[Path, list[Path]]:

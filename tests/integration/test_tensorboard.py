@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import QUIET, run_cli
+from tests.integration.conftest import only_sweep
 
 SWEEP = [
     "-m",
@@ -77,7 +78,7 @@ def tensorboard(logdir: Path, runs: int) -> Iterator[str]:
 def test_a_sweep_in_tensorboard_is_named_by_its_settings(cli_cwd):
     result = run_cli(["seqlab-train", *SWEEP], cli_cwd)
     assert result.returncode == 0, result.stderr[-3000:]
-    (sweep,) = (cli_cwd / "outputs" / "multiruns").glob("*/*")
+    sweep = only_sweep(cli_cwd)
     assert f"Compare the jobs with: tensorboard --logdir {sweep / 'tensorboard'}" in result.stdout
     best = {}
     for job in sweep.iterdir():

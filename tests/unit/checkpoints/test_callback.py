@@ -17,10 +17,10 @@ from tests.conftest import compose_train
 @pytest.fixture
 def checkpoint_writes(monkeypatch) -> list[str]:
     """The names of the checkpoint files written (`write_atomic`), in order, as they go."""
-    import seqlab.rundir
+    import seqlab.files
 
     writes: list[str] = []
-    write_atomic = seqlab.rundir.write_atomic
+    write_atomic = seqlab.files.write_atomic
 
     def counted(path, write):
         writes.append(Path(path).name)
