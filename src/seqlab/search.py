@@ -16,6 +16,7 @@ for it.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from seqlab.config import ConfigError
 
 STUDY_FILE = "optuna.journal"  # in the sweep directory; optuna-dashboard opens it
+RESULTS_FILE = "optimization_results.yaml"  # the best trial, or the Pareto front
 
 SAMPLERS = {
     "tpe": "optuna.samplers.TPESampler",
@@ -41,28 +43,38 @@ DIRECTIONS = {"min": "minimize", "max": "maximize"}
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """The sweeper's settings (conf/hydra/sweeper/ and hparams_search/), checked."""
+    """The sweeper's settings (hydra_plugins.seqlab_sweepers.config and hparams_search/),
+    checked."""
 
     study_name: str
     n_trials: int
     n_jobs: int
     sampler: str
     pruner: str
-    direction: str  # "minimize" or "maximize", from monitor.mode
+    # (metric as metrics.json names it, "minimize" or "maximize"): the run's monitor, or
+    # `objectives` for a multi-objective study.
+    objectives: tuple[tuple[str, str], ...]
+    max_failure_rate: float
+
+    @property
+    def directions(self) -> list[str]:
+        return [direction for _, direction in self.objectives]
+
+    @property
+    def metric_names(self) -> list[str]:
+        return [metric for metric, _ in self.objectives]
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
 
     @classmethod
-    def from_config(cls, sweeper: Any, mode: str) -> SearchSettings:
-        """Check every setting; a bad one is a one-line ConfigError naming its key."""
+    def from_config(cls, sweeper: Any, monitor: Any) -> SearchSettings:
+        """Check every setting; a bad one is a one-line ConfigError naming its key.
+        `monitor` is the run's config node (metric, mode)."""
+        from seqlab.names import recorded_name
+
         name = "hydra.sweeper"
-        if mode not in DIRECTIONS:
-            raise ConfigError(f"monitor.mode={mode}: allowed: min, max")
-        direction = DIRECTIONS[mode]
-        given = sweeper.get("direction")
-        if given is not None and given != direction:
-            raise ConfigError(
-                f"{name}.direction={given} contradicts monitor.mode={mode}: the direction "
-                f"follows monitor.mode; leave {name}.direction unset (or set it to {direction})"
-            )
         for key, table in (("sampler", SAMPLERS), ("pruner", PRUNERS)):
             if str(sweeper.get(key)) not in table:
                 raise ConfigError(f"{name}.{key}={sweeper.get(key)}: allowed: {', '.join(table)}")
@@ -70,46 +82,117 @@ class SearchSettings:
             value = sweeper.get(key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name}.{key}={value}: allowed: a whole number >= 1")
+        rate = sweeper.get("max_failure_rate", 0.0)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise ConfigError(f"{name}.max_failure_rate={rate}: allowed: a number from 0 to 1")
+        objectives = _objectives(sweeper, recorded_name(str(monitor.metric)), monitor.mode)
+        if len(objectives) > 1 and str(sweeper.sampler) == "cmaes":
+            raise ConfigError(
+                f"{name}.sampler=cmaes: it optimises one objective; with {name}.objectives "
+                "allowed: tpe, random, grid"
+            )
         return cls(
             study_name=str(sweeper.get("study_name") or "seqlab"),
             n_trials=sweeper.n_trials,
             n_jobs=sweeper.n_jobs,
             sampler=str(sweeper.sampler),
             pruner=str(sweeper.pruner),
-            direction=direction,
+            objectives=objectives,
+            max_failure_rate=float(rate),
         )
 
 
-def search_space(overrides: list[str], parser: Any) -> tuple[dict[str, Any], list[str]]:
-    """Optuna distributions for the sweeps among `overrides` (`key=choice(...)` and the
-    like, from hydra.sweeper.params and the command line), and the other overrides, which
-    every trial gets as they are. `parser` is Hydra's OverridesParser. A bad range or
-    interval is a one-line ConfigError."""
-    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+def _objectives(sweeper: Any, monitor: str, mode: str) -> tuple[tuple[str, str], ...]:
+    """The study's objectives: the run's monitor (direction from monitor.mode), or the
+    {metric: mode} of `objectives`."""
+    name = "hydra.sweeper"
+    if mode not in DIRECTIONS:
+        raise ConfigError(f"monitor.mode={mode}: allowed: min, max")
+    given = sweeper.get("direction")
+    wanted = sweeper.get("objectives")
+    if wanted:
+        if given is not None:
+            raise ConfigError(
+                f"{name}.direction={given}: {name}.objectives gives each objective its "
+                f"direction; leave {name}.direction unset"
+            )
+        objectives = []
+        for metric, how in wanted.items():
+            if how not in DIRECTIONS:
+                raise ConfigError(f"{name}.objectives.{metric}={how}: allowed: min, max")
+            objectives.append((str(metric), DIRECTIONS[how]))
+        if len(objectives) == 1 and objectives[0] != (monitor, DIRECTIONS[mode]):
+            raise ConfigError(
+                f"{name}.objectives: a single objective is the run's monitor "
+                f"({monitor}, {mode}); set monitor.metric and monitor.mode instead, or give "
+                "two or more objectives"
+            )
+        return tuple(objectives)
+    direction = DIRECTIONS[mode]
+    if given is not None and given != direction:
+        raise ConfigError(
+            f"{name}.direction={given} contradicts monitor.mode={mode}: the direction "
+            f"follows monitor.mode; leave {name}.direction unset (or set it to {direction})"
+        )
+    return ((monitor, direction),)
 
+
+@dataclass
+class SearchSpace:
+    """What `search_space` makes of the sweeper's params and the command line."""
+
+    space: dict[str, Any]  # {key: Optuna distribution}
+    fixed: list[str]  # overrides every trial gets as they are
+    pinned: list[str]  # fixed overrides that took a key out of hydra.sweeper.params
+
+
+def search_space(params: list[str], arguments: list[str], parser: Any) -> SearchSpace:
+    """Optuna distributions for the sweeps of `params` (hydra.sweeper.params) and
+    `arguments` (the command line): `key=choice(...)` and the like. The command line wins,
+    key by key, as in Hydra's Optuna sweeper: a sweep there replaces the params' one, and a
+    plain value there fixes the key, which leaves the search space. `parser` is Hydra's
+    OverridesParser. A bad range or interval is a one-line ConfigError."""
     space: dict[str, Any] = {}
-    fixed: list[str] = []
-    for text in overrides:
+    given: dict[str, str] = {}  # fixed values, by key: the command line's replace params'
+    pinned: list[str] = []
+    for text in params:
         override = parser.parse_override(text)
-        value = override.value()
         key = override.get_key_element()
-        where = text
-        if isinstance(value, ChoiceSweep):
-            space[key] = _choice(list(value.list), where)
-        elif isinstance(value, RangeSweep):
-            space[key] = _range(value, where)
-        elif isinstance(value, IntervalSweep):
-            space[key] = _interval(value, where)
-        elif override.is_sweep_override():
-            raise ConfigError(f"{where}: allowed: choice(...), range(...) or interval(...)")
+        if override.is_sweep_override():
+            space[key] = _distribution(override, text)
         else:
-            fixed.append(text)
+            given[key] = text
+    for text in arguments:
+        override = parser.parse_override(text)
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            space[key] = _distribution(override, text)
+            given.pop(key, None)
+        else:
+            if space.pop(key, None) is not None:
+                pinned.append(text)
+            given[key] = text
+    fixed = list(given.values())
     if not space:
         raise ConfigError(
             "hydra.sweeper.params: nothing to search; give choice(...), range(...) or "
             "interval(...) values there or on the command line"
+            + (f" ({', '.join(pinned)} fixed every searched key)" if pinned else "")
         )
-    return space, fixed
+    return SearchSpace(space, fixed, pinned)
+
+
+def _distribution(override: Any, where: str) -> Any:
+    from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+
+    value = override.value()
+    if isinstance(value, ChoiceSweep):
+        return _choice(list(value.list), where)
+    if isinstance(value, RangeSweep):
+        return _range(value, where)
+    if isinstance(value, IntervalSweep):
+        return _interval(value, where)
+    raise ConfigError(f"{where}: allowed: choice(...), range(...) or interval(...)")
 
 
 def _choice(values: list[Any], where: str) -> Any:
@@ -148,8 +231,9 @@ def _interval(sweep: Any, where: str) -> Any:
 
 
 def grid_values(space: dict[str, Any]) -> dict[str, list[Any]]:
-    """The grid sampler's search space: every value of each choice() and range()."""
-    from optuna.distributions import CategoricalDistribution, IntDistribution
+    """The grid sampler's search space: every value of each choice() and range() (integer
+    or float)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     grid = {}
     for key, dist in space.items():
@@ -157,10 +241,15 @@ def grid_values(space: dict[str, Any]) -> dict[str, list[Any]]:
             grid[key] = list(dist.choices)
         elif isinstance(dist, IntDistribution) and not dist.log:
             grid[key] = list(range(dist.low, dist.high + 1, dist.step))
+        elif isinstance(dist, FloatDistribution) and dist.step is not None:
+            count = round((dist.high - dist.low) / dist.step) + 1
+            # start + i * step, rounded as the step is: range(0.1, 0.4, 0.1) is 0.1, 0.2, 0.3
+            digits = max(0, -math.floor(math.log10(dist.step)) + 6)
+            grid[key] = [round(dist.low + i * dist.step, digits) for i in range(count)]
         else:
             raise ConfigError(
-                f"hydra.sweeper.sampler=grid: hydra.sweeper.params.{key} is an interval; "
-                "allowed with grid: choice(...) or integer range(...)"
+                f"hydra.sweeper.sampler=grid: hydra.sweeper.params.{key} is interval(...), "
+                "which has no grid points; allowed with grid: choice(...) or range(...)"
             )
     return grid
 
@@ -195,8 +284,11 @@ def create_study(settings: SearchSettings, sweeper: Any, space: dict, sweep_dir:
     seed = sweeper.get("seed")
     sampler = _sampler(settings, sweeper, space, seed)
     pruner_options = _options(sweeper, "pruner", settings.pruner, PRUNERS)
+    pruner_name = settings.pruner
+    if settings.multi_objective:  # Optuna cannot prune a multi-objective study
+        pruner_name, pruner_options = "none", {}
     try:
-        pruner = make_pruner(settings.pruner, pruner_options)
+        pruner = make_pruner(pruner_name, pruner_options)
     except TypeError as e:
         raise ConfigError(f"hydra.sweeper.pruner_options: {e}") from e
     study = optuna.create_study(
@@ -204,20 +296,34 @@ def create_study(settings: SearchSettings, sweeper: Any, space: dict, sweep_dir:
         storage=storage(sweep_dir),
         sampler=sampler,
         pruner=pruner,
-        direction=settings.direction,
+        directions=settings.directions,
         load_if_exists=True,
     )
-    if study.direction.name.lower() != settings.direction:
+    ran = [d.name.lower() for d in study.directions]
+    if ran != settings.directions or (study.metric_names or []) not in (
+        [],
+        settings.metric_names,
+    ):
         raise ConfigError(
             f"{sweep_dir / STUDY_FILE}: study {settings.study_name} was run to "
-            f"{study.direction.name.lower()}, not to {settings.direction} (monitor.mode)"
+            f"{_described(study.metric_names, ran)}, not to "
+            f"{_described(settings.metric_names, settings.directions)}"
         )
-    study.set_user_attr("pruner", {"name": settings.pruner, "options": pruner_options})
+    # optuna-dashboard shows the objectives by these names, not as "Objective 0".
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(settings.metric_names)
+    study.set_user_attr("pruner", {"name": pruner_name, "options": pruner_options})
     # A seeded sampler restarted on a resumed study would draw its first trials' settings
     # again: it carries on from a seed moved on by the trials the study has.
     if seed is not None and (done := len(study.get_trials(deepcopy=False))):
         study.sampler = _sampler(settings, sweeper, space, seed + done)
     return study
+
+
+def _described(metrics: list[str] | None, directions: list[str]) -> str:
+    names = metrics or [f"objective {i}" for i in range(len(directions))]
+    return ", ".join(f"{d} {m}" for m, d in zip(names, directions, strict=True))
 
 
 def _sampler(settings: SearchSettings, sweeper: Any, space: dict, seed: int | None) -> Any:
@@ -313,15 +419,35 @@ def trial_by_number(study: Any, number: int) -> Any:
 
 def open_trial(trial_cfg: Any) -> Any:
     """The Optuna trial a sweep job runs (its `trial` config node: number, study, sweep
-    directory), with the study's pruner; None outside an Optuna sweep."""
+    directory), with the study's pruner; None outside an Optuna sweep, and in a
+    multi-objective study, whose trials are not pruned."""
     if trial_cfg is None or trial_cfg.get("number") is None:
         return None
     import optuna
 
     study = optuna.load_study(study_name=trial_cfg.study, storage=storage(trial_cfg.sweep_dir))
+    if len(study.directions) > 1:  # Optuna prunes single-objective studies only
+        return None
     pruner = study.user_attrs.get("pruner", {"name": "none", "options": {}})
     study.pruner = make_pruner(pruner["name"], pruner["options"])
     return trial_by_number(study, int(trial_cfg.number))
+
+
+def objective_values(metrics: dict[str, Any], names: list[str]) -> list[float] | None:
+    """A completed job's value of each objective: a logged metric's best value, else its
+    final (test) value, else a number metrics.json holds (wall_s, parameters); None when
+    one is missing or not finite."""
+    values = []
+    for name in names:
+        value = metrics.get("best", {}).get(name)
+        if value is None:
+            value = metrics.get("final", {}).get(name, metrics.get(name))
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        if not math.isfinite(value):
+            return None
+        values.append(float(value))
+    return values
 
 
 def outcome(metrics: dict[str, Any], monitor: str | None = None) -> tuple[str, float | None]:
@@ -337,3 +463,20 @@ def outcome(metrics: dict[str, Any], monitor: str | None = None) -> tuple[str, f
     if status == COMPLETED and isinstance(value, (int, float)) and math.isfinite(value):
         return "COMPLETE", float(value)
     return "FAIL", None
+
+
+def read_results(sweep_dir: Path) -> dict[str, Any]:
+    """The sweep's optimization_results.yaml; {} when it has none (or it cannot be read)."""
+    import yaml
+
+    try:
+        results = yaml.safe_load((Path(sweep_dir) / RESULTS_FILE).read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return results if isinstance(results, dict) else {}
+
+
+def stopped_study(sweep_dir: Path) -> str | None:
+    """Why the sweep's study stopped before its n_trials (max_failure_rate), or None."""
+    stopped = read_results(sweep_dir).get("stopped")
+    return str(stopped) if stopped else None

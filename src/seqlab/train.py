@@ -279,6 +279,7 @@ def _summary(run: _Run, final: dict[str, float], run_dir: Path) -> dict[str, Any
         "epochs": run.trainer.current_epoch,
         "global_step": run.trainer.global_step,
         "threads": run.threads,
+        "parameters": sum(p.numel() for p in run.model.parameters()),
         "device": describe_device(run.trainer.strategy.root_device),
         "checkpoints": checkpoint_paths(run.trainer, run_dir),
         "history": run.history.history,

@@ -24,13 +24,17 @@ PLUGINS = {
     "hydra_plugins.seqlab_sweepers.basic.SeqlabBasicSweeper",
     "hydra_plugins.seqlab_sweepers.optuna_sweeper.SeqlabOptunaSweeper",
     "hydra_plugins.seqlab_launchers.slurm.SlurmLauncher",
+    "sweeper/seqlab_basic.yaml",
+    "sweeper/seqlab_optuna.yaml",
+    "launcher/slurm.yaml",
 }
-# The plugins Hydra knows once a seqlab command has started (as run_hydra_app does).
+# What Hydra's own discovery finds, in any Hydra app: the plugins and their configs.
 LIST_PLUGINS = """
+from hydra.core.config_store import ConfigStore
 from hydra.core.plugins import Plugins
-from seqlab.cli.common import register_plugins
-register_plugins()
-print(" ".join(Plugins.instance().class_name_to_class))
+repo = ConfigStore.instance().repo["hydra"]
+configs = [f"{g}/{n}" for g in ("sweeper", "launcher") for n in repo[g]]
+print(" ".join([*Plugins.instance().class_name_to_class, *configs]))
 """
 
 

@@ -1,2 +1,2 @@
-"""seqlab's Hydra launchers. Their configs are in conf/hydra/launcher/; seqlab's commands
-register them with Hydra (seqlab.cli.common.register_plugins)."""
+"""seqlab's Hydra launchers. Hydra's scan of the `hydra_plugins` namespace finds them, and
+their configs register in Hydra's ConfigStore (config.py) when it imports them."""

@@ -13,16 +13,17 @@ What it does differently:
 """
 
 # No `from __future__ import annotations`: Hydra's plugin scan imports this module.
-import copy
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from hydra_plugins.hydra_submitit_launcher import submitit_launcher
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import OmegaConf
+
+from hydra_plugins.seqlab_launchers.config import SlurmLauncherConf  # noqa: F401 (registers it)
 
 log = logging.getLogger(__name__)
 
@@ -35,23 +36,25 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
     ) -> Sequence[JobReturn]:
         from seqlab.names import FINISHED, RESUME
         from seqlab.rundir import read_metrics
+        from seqlab.sweep.layout import job_dir
 
         assert self.config is not None
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         log.info(f"Submitit 'slurm' sweep output dir : {sweep_dir}")
-        job_dir = _job_dirs(self.config)
         resuming = bool(self.config.get(RESUME))
         results: dict[int, JobReturn] = {}
         todo = []
+        loader = self.hydra_context.config_loader
         for num, overrides in enumerate(job_overrides, start=initial_job_idx):
-            status = read_metrics(job_dir(num)).get("status") if resuming else None
+            directory = job_dir(loader, self.config, overrides, num)
+            status = read_metrics(directory).get("status") if resuming else None
             if status in FINISHED:
                 log.info(f"\t#{num} : {status} already, not submitted again")
                 results[num] = JobReturn(overrides=list(overrides), status=JobStatus.COMPLETED)
                 continue
             log.info(f"\t#{num} : {' '.join(filter_overrides(overrides))}")
-            _write_overrides(job_dir(num), overrides)
+            _write_overrides(directory, overrides)
             todo.append((list(overrides), "hydra.sweep.dir", num, f"job_id_for_{num}"))
         if todo:
             state = Singleton.get_state()
@@ -82,18 +85,6 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
             }
         )
         return executor
-
-
-def _job_dirs(config: DictConfig) -> Callable[[int], Path]:
-    """A function from job number to the job's directory (hydra.sweep.dir/subdir)."""
-    config = copy.deepcopy(config)  # hydra.job.num is set on a copy
-
-    def job_dir(num: int) -> Path:
-        with open_dict(config):
-            config.hydra.job.num = num
-        return Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
-
-    return job_dir
 
 
 def _write_overrides(job_dir: Path, overrides: Sequence[str]) -> None:

@@ -12,8 +12,7 @@ merged them all. The sweeper's compositions (its own and its launcher's) go thro
 config files read once (as they were when the sweep started), and a job's values are set
 on a copy. docs/benchmarks.md gives the costs.
 
-Its config is conf/hydra/sweeper/seqlab_basic.yaml; seqlab's commands register the class
-with Hydra (seqlab.cli.common.register_plugins).
+Its config is `SeqlabBasicSweeperConf` (config.py), Hydra's own basic sweeper's settings.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
 from hydra._internal.config_repository import CachingConfigRepository
@@ -31,6 +31,8 @@ from hydra.core.override_parser.types import Override
 from hydra.plugins.config_source import ConfigResult
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
+
+from hydra_plugins.seqlab_sweepers.config import SeqlabBasicSweeperConf, check_keys
 
 
 def covering_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
@@ -88,7 +90,10 @@ class SweepConfigLoader(ConfigLoaderImpl):
         self, master_config: DictConfig, sweep_overrides: list[str]
     ) -> DictConfig:
         config_name = master_config.hydra.job.config_name
-        fixed = list(master_config.hydra.overrides.hydra)
+        # Unresolved, as Hydra's loader copies them: `hydra.sweep.subdir=${hydra.job.num}`
+        # is the job's to resolve, not the sweep's.
+        fixed = OmegaConf.to_container(master_config.hydra.overrides.hydra)
+        assert isinstance(fixed, list)
         parsed, repository = self._parse_overrides_and_create_caching_repo(
             config_name, [*fixed, *sweep_overrides]
         )
@@ -122,6 +127,10 @@ class SweepConfigLoader(ConfigLoaderImpl):
 class SeqlabBasicSweeper(BasicSweeper):
     """Hydra's BasicSweeper whose check before launching composes `covering_jobs` only, and
     whose compositions, its own and its launcher's, go through `SweepConfigLoader`."""
+
+    def __init__(self, max_batch_size: int | None = None, params: Any = None, **unknown: Any):
+        check_keys(SeqlabBasicSweeperConf, unknown)
+        super().__init__(max_batch_size=max_batch_size, params=params)
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig

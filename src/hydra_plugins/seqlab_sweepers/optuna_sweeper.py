@@ -11,6 +11,10 @@ in the sweep directory, and stop when the pruner says so (seqlab.callbacks.pruni
 - `resume=<sweep dir>` loads the study: finished trials are kept; a trial that was running
   when the sweep was killed is failed and retried in its own job directory, where the job
   resumes from its last checkpoint.
+- A trial's job directory is Hydra's own `hydra.sweep.dir/hydra.sweep.subdir` for that job.
+- `objectives` makes it a multi-objective study, whose result is its Pareto front.
+- Its config is `SeqlabOptunaSweeperConf` (config.py); docs/search.md says where its
+  semantics differ from hydra-optuna-sweeper's.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from hydra_plugins.seqlab_sweepers.config import SeqlabOptunaSweeperConf, check_keys
 from seqlab.files import write_text_atomic
 from seqlab.names import TRIAL_PREFIX
+from seqlab.search import RESULTS_FILE
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,7 @@ class SeqlabOptunaSweeper(Sweeper):
     """Runs an Optuna study through Hydra's launcher; see the module docstring."""
 
     def __init__(self, **settings: Any) -> None:
+        check_keys(SeqlabOptunaSweeperConf, settings)
         self.settings = OmegaConf.create(settings)
         self.config: DictConfig | None = None
 
@@ -54,10 +61,19 @@ class SeqlabOptunaSweeper(Sweeper):
     def sweep(self, arguments: list[str]) -> Any:
         from seqlab.search import SearchSettings, create_study, search_space
 
-        settings = SearchSettings.from_config(self.settings, self.config.monitor.mode)
+        settings = SearchSettings.from_config(self.settings, self.config.monitor)
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         params = [f"{k}={v}" for k, v in (self.settings.params or {}).items()]
-        space, fixed = search_space([*params, *arguments], parser)
+        found = search_space(params, list(arguments), parser)
+        space, fixed = found.space, found.fixed
+        for text in found.pinned:
+            log.info("%s: fixed on the command line, so it is not searched", text)
+        if settings.multi_objective and settings.pruner != "none":
+            log.info(
+                "hydra.sweeper.pruner=%s: off, since Optuna cannot prune a multi-objective "
+                "study; every trial trains in full",
+                settings.pruner,
+            )
         # Compose one trial's config before any job runs: a bad key fails here, at once.
         self.validate_batch_is_legal([[*fixed, *_overrides(_first_values(space))]])
         sweep_dir = Path(self.config.hydra.sweep.dir)
@@ -74,7 +90,7 @@ class SeqlabOptunaSweeper(Sweeper):
                 settings.n_jobs,
             )
         log.info("study %s: %d trial(s) to run, %d at a time", study.study_name, todo, workers)
-        run = _TrialRunner(study, space, fixed, self.launcher, sweep_dir, todo)
+        run = _TrialRunner(study, space, fixed, self, settings, todo)
         if workers == 1:  # in this thread: signals and Ctrl-C behave as in any sweep
             run.work()
         else:
@@ -85,29 +101,44 @@ class SeqlabOptunaSweeper(Sweeper):
                 thread.join()
         if run.error is not None:
             raise run.error
-        _write_results(study, sweep_dir)
+        _write_results(study, sweep_dir, settings, run.stopped)
         return None
+
+    def job_dir(self, overrides: list[str], job: int) -> Path:
+        """The job's directory: Hydra's hydra.sweep.dir/hydra.sweep.subdir for it."""
+        from seqlab.sweep.layout import job_dir
+
+        return job_dir(self.hydra_context.config_loader, self.config, overrides, job)
 
 
 class _TrialRunner:
     """What the worker threads share: the study, and how many trials are left to start."""
 
     def __init__(
-        self, study: Any, space: dict, fixed: list, launcher: Any, sweep_dir: Path, todo: int
+        self,
+        study: Any,
+        space: dict,
+        fixed: list,
+        sweeper: SeqlabOptunaSweeper,
+        settings: Any,
+        todo: int,
     ) -> None:
         self.study, self.space, self.fixed = study, space, fixed
-        self.launcher, self.sweep_dir, self.todo = launcher, sweep_dir, todo
+        self.sweeper, self.settings, self.todo = sweeper, settings, todo
+        self.launcher = sweeper.launcher
+        self.sweep_dir = Path(sweeper.config.hydra.sweep.dir)
         self.lock = threading.Lock()
         # Jobs are numbered on from the study's last, so the sweep's directories stay 0..n-1
         # when a retried trial runs in the job directory it was interrupted in.
         jobs = [t.user_attrs.get(JOB_ATTR, t.number) for t in study.get_trials(deepcopy=False)]
         self.next_job = 1 + max(jobs, default=-1)
         self.error: Exception | None = None
+        self.stopped: str | None = None  # why the study stopped early (max_failure_rate)
 
     def work(self) -> None:
         while True:
             with self.lock:
-                if self.todo <= 0 or self.error is not None:
+                if self.todo <= 0 or self.error is not None or self._too_many_failures():
                     return
                 self.todo -= 1
                 trial = self.study.ask(self.space)
@@ -115,17 +146,23 @@ class _TrialRunner:
                 if job is None:
                     job, self.next_job = self.next_job, self.next_job + 1
                     trial.set_user_attr(JOB_ATTR, job)
-            overrides = [
-                *self.fixed,
-                *_overrides(trial.params),
-                f"{TRIAL_PREFIX}number={trial.number}",
-                f"{TRIAL_PREFIX}study={_quoted(self.study.study_name)}",
-                f"{TRIAL_PREFIX}sweep_dir={_quoted(str(self.sweep_dir.resolve()))}",
-            ]
+                overrides = [
+                    *self.fixed,
+                    *_overrides(trial.params),
+                    f"{TRIAL_PREFIX}number={trial.number}",
+                    f"{TRIAL_PREFIX}study={_quoted(self.study.study_name)}",
+                    f"{TRIAL_PREFIX}sweep_dir={_quoted(str(self.sweep_dir.resolve()))}",
+                ]
+                try:
+                    run_dir = self.sweeper.job_dir(overrides, job)
+                except Exception as e:
+                    _tell(self.study, trial, None, "FAIL")
+                    self.error = e
+                    return
             try:
                 [result] = self.launcher.launch([overrides], initial_job_idx=job)
                 result.return_value  # noqa: B018 (raises what the job raised)
-                self._tell(trial, self.sweep_dir / str(job))
+                self._tell(trial, run_dir)
             except Exception as e:  # a launcher failure ends the study
                 # (An interrupt leaves the trial running: resume= retries it.)
                 with self.lock:
@@ -134,22 +171,62 @@ class _TrialRunner:
                     self.error = self.error or e
                 return
 
+    def _too_many_failures(self) -> bool:
+        """Whether more than max_failure_rate of the finished trials failed (never when it
+        is 0); the first time, says so."""
+        rate = self.settings.max_failure_rate
+        if self.stopped is not None:
+            return True
+        if rate <= 0:
+            return False
+        finished = [
+            t
+            for t in self.study.get_trials(deepcopy=False, states=_states(*_FINISHED))
+            if not t.user_attrs.get(INTERRUPTED_ATTR)
+        ]
+        failed = sum(1 for t in finished if t.state.name == "FAIL")
+        if not finished or failed / len(finished) <= rate:
+            return False
+        self.stopped = (
+            f"{failed} of {len(finished)} finished trials failed, more than "
+            f"hydra.sweeper.max_failure_rate={rate:g}: the study stopped"
+        )
+        log.warning("study %s: %s", self.study.study_name, self.stopped)
+        return True
+
     def _tell(self, trial: Any, run_dir: Path) -> None:
         from seqlab.names import INTERRUPTED
         from seqlab.rundir import read_metrics
-        from seqlab.search import outcome
+        from seqlab.search import objective_values, outcome
 
         metrics = read_metrics(run_dir)
         if metrics.get("status") == INTERRUPTED:  # e.g. its SLURM job was cancelled
             log.warning("trial %d was interrupted: resume= retries it", trial.number)
             return  # left running, as a killed sweep leaves it
         state, value = outcome(metrics)
+        if state == "COMPLETE" and self.settings.multi_objective:
+            value = objective_values(metrics, self.settings.metric_names)
+            if value is None:
+                log.warning(
+                    "trial %d (%s): %s not all recorded in metrics.json: failed",
+                    trial.number,
+                    run_dir,
+                    ", ".join(self.settings.metric_names),
+                )
+                state = "FAIL"
         with self.lock:
             trial.set_user_attr("status", state.lower())
             _tell(self.study, trial, value, state)
 
 
-def _tell(study: Any, trial: Any, value: float | None, state: str) -> None:
+_FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+
+
+def _states(*names: str) -> tuple:
+    return tuple(_state(name) for name in names)
+
+
+def _tell(study: Any, trial: Any, value: float | list[float] | None, state: str) -> None:
     try:
         study.tell(trial, value, state=_state(state))
     except RuntimeError as e:
@@ -199,8 +276,7 @@ def _trials_wanted(settings: Any, space: dict) -> int:
 
 def _counted(study: Any) -> int:
     """Trials that ran to an end (complete, pruned, or failed by themselves)."""
-    done = ("COMPLETE", "PRUNED", "FAIL")
-    trials = study.get_trials(deepcopy=False, states=tuple(_state(s) for s in done))
+    trials = study.get_trials(deepcopy=False, states=_states(*_FINISHED))
     return sum(1 for t in trials if not t.user_attrs.get(INTERRUPTED_ATTR))
 
 
@@ -224,20 +300,43 @@ def _quoted(text: str) -> str:
     return text if plain else "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _write_results(study: Any, sweep_dir: Path) -> None:
+def _write_results(study: Any, sweep_dir: Path, settings: Any, stopped: str | None) -> None:
     """optimization_results.yaml: the best trial's settings and value (as Hydra's own
-    Optuna sweeper wrote it), and a line in the log."""
-    try:
-        best = study.best_trial
-    except ValueError:  # no trial completed
-        log.warning("study %s: no trial completed", study.study_name)
-        return
-    results = {"name": "optuna", "best_params": best.params, "best_value": best.value}
-    write_text_atomic(sweep_dir / "optimization_results.yaml", OmegaConf.to_yaml(results))
-    log.info(
-        "best trial %d (job %s): %s = %s",
-        best.number,
-        best.user_attrs.get(JOB_ATTR),
-        best.params,
-        best.value,
-    )
+    Optuna sweeper wrote it), or for several objectives the Pareto front; why the study
+    stopped early, if it did; and a line in the log."""
+    objectives = {metric: d for metric, d in settings.objectives}
+    results: dict[str, Any] = {"name": "optuna", "objectives": objectives}
+    if stopped:
+        results["stopped"] = stopped
+    if settings.multi_objective:
+        front = sorted(study.best_trials, key=lambda t: t.number)
+        results["pareto_front"] = [
+            {
+                "trial": t.number,
+                "job": t.user_attrs.get(JOB_ATTR),
+                "params": t.params,
+                "values": dict(zip(settings.metric_names, t.values, strict=True)),
+            }
+            for t in front
+        ]
+        if not front:
+            log.warning("study %s: no trial completed", study.study_name)
+        else:
+            log.info("study %s: %d trial(s) on the Pareto front", study.study_name, len(front))
+    else:
+        try:
+            best = study.best_trial
+        except ValueError:  # no trial completed
+            best = None
+            log.warning("study %s: no trial completed", study.study_name)
+        if best is not None:
+            results.update(best_params=best.params, best_value=best.value)
+            results["best_trial"] = {"trial": best.number, "job": best.user_attrs.get(JOB_ATTR)}
+            log.info(
+                "best trial %d (job %s): %s = %s",
+                best.number,
+                best.user_attrs.get(JOB_ATTR),
+                best.params,
+                best.value,
+            )
+    write_text_atomic(sweep_dir / RESULTS_FILE, OmegaConf.to_yaml(results))

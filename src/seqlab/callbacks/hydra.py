@@ -6,6 +6,7 @@ lightning at module level (an import-linter contract in pyproject.toml holds the
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
 from collections.abc import Sequence
@@ -13,21 +14,27 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from seqlab.locking import DirectoryInUse, acquire, release
 from seqlab.report.summary import write_report
+from seqlab.search import stopped_study
 from seqlab.sweep.jobs import unfinished_jobs
 
 
-class LauncherCheck(Callback):
-    """Before a multirun submits anything, check that its launcher can run here (the SLURM
-    launcher needs SLURM's commands)."""
+class PluginCheck(Callback):
+    """Before a multirun writes or submits anything, check its sweeper and launcher: every
+    key they were given is one their typed configs know (composing lets a `+key` in, and it
+    would do nothing), and the SLURM launcher has SLURM's commands here."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # Hydra turns a callback's exceptions into warnings: exit instead.
+        for group in ("sweeper", "launcher"):
+            if line := unknown_key(config.hydra[group], f"hydra.{group}"):
+                print(f"seqlab-train: error: {line}", file=sys.stderr)
+                sys.exit(2)
         target = str(config.hydra.launcher.get("_target_", ""))
         if target.endswith(".SlurmLauncher") and shutil.which("sbatch") is None:
-            # Hydra turns a callback's exceptions into warnings: exit instead.
             print(
                 "seqlab-train: error: hydra/launcher=slurm: SLURM's sbatch is not on PATH "
                 "here; run on a cluster's login node, or try the same sweep locally with "
@@ -35,6 +42,20 @@ class LauncherCheck(Callback):
                 file=sys.stderr,
             )
             sys.exit(2)
+
+
+def unknown_key(node: DictConfig, where: str) -> str | None:
+    """One line on a key of `node` that its structured config (a dataclass) has no field
+    for, or None; None too for an untyped node."""
+    schema = OmegaConf.get_type(node)
+    if schema is None or not dataclasses.is_dataclass(schema):
+        return None
+    known = [f.name for f in dataclasses.fields(schema)]
+    for key in node:
+        if key not in known:
+            allowed = ", ".join(k for k in known if k != "_target_")
+            return f"{where}.{key}: no such key (keys of {where}: {allowed})"
+    return None
 
 
 class SweepLock(Callback):
@@ -57,9 +78,10 @@ class SweepReportCallback(Callback):
     """Write the sweep report when a multirun ends (also if some jobs failed). Jobs that
     differ only in one of `replicate_keys` are replicates of one setting.
 
-    A sweep some of whose jobs did not finish (a SLURM array cancelled, jobs out of time)
-    then ends with one line saying so and exit status 1: `resume=<sweep dir>` carries it
-    on. Failed jobs do not count: the sweep went on without them, as it meant to.
+    A sweep some of whose jobs did not finish (a SLURM array cancelled, jobs out of time),
+    or a study that stopped at its max_failure_rate, then ends with one line saying so and
+    exit status 1: `resume=<sweep dir>` carries it on. Failed jobs alone do not count: the
+    sweep went on without them, as it meant to.
     """
 
     def __init__(self, replicate_keys: Sequence[str] = ("seed",)) -> None:
@@ -76,6 +98,6 @@ class SweepReportCallback(Callback):
             return
         print(f"Sweep report: {path}")
         print(f"Compare the jobs with: tensorboard --logdir {sweep_dir / 'tensorboard'}")
-        if unfinished := unfinished_jobs(sweep_dir):
+        if unfinished := unfinished_jobs(sweep_dir) or stopped_study(sweep_dir):
             print(f"seqlab-train: error: {unfinished}", file=sys.stderr)
             sys.exit(1)

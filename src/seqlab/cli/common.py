@@ -6,7 +6,6 @@ and a config that fails its checks never pay for importing torch or lightning.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import re
@@ -119,6 +118,8 @@ def config_error_line(error: Exception) -> str:
     if isinstance(error, InstantiationException):
         where = re.search(r"full_key: (\S+)", str(error))
         cause = error.__cause__ or error
+        if isinstance(cause, ConfigError):  # its message names the key already
+            return str(cause)
         return f"{where.group(1) if where else 'config'}: {cause}"
     if isinstance(error, MissingMandatoryValue):
         return f"{error.full_key}: required; give {error.full_key}=..."
@@ -154,30 +155,11 @@ def _unknown_key_line(cause: OmegaConfBaseException) -> str:
         if known
         else "no keys there"
     )
+    if str(cause.full_key).startswith("hydra."):  # Hydra's and its plugins' keys are fixed
+        return f"{cause.full_key}: no such key ({allowed})"
     return (
         f"{cause.full_key}: no such key ({allowed}); to add a new key, write +{cause.full_key}=..."
     )
-
-
-# seqlab's Hydra plugins. Hydra finds plugins by scanning the `hydra_plugins` namespace
-# package, which an editable install (`pip install -e .`) serves through an import hook that
-# the scan cannot list; so the commands register them by name, and their configs live in
-# conf/hydra/ like every other config.
-PLUGINS = (
-    "hydra_plugins.seqlab_sweepers.basic:SeqlabBasicSweeper",
-    "hydra_plugins.seqlab_sweepers.optuna_sweeper:SeqlabOptunaSweeper",
-    "hydra_plugins.seqlab_launchers.slurm:SlurmLauncher",
-)
-
-
-def register_plugins() -> None:
-    """Register seqlab's sweepers and launcher with Hydra, however seqlab was installed."""
-    from hydra.core.plugins import Plugins
-
-    plugins = Plugins.instance()  # scans for the other installed plugins first
-    for entry in PLUGINS:
-        module, _, name = entry.partition(":")
-        plugins.register(getattr(importlib.import_module(module), name))
 
 
 def run_hydra_app(app: Callable[[], Any], prog: str) -> None:
@@ -187,7 +169,6 @@ def run_hydra_app(app: Callable[[], Any], prog: str) -> None:
     (HYDRA_FULL_ERROR) and prints one. With HYDRA_FULL_ERROR=1 set by the user, Hydra's
     full report is kept.
     """
-    register_plugins()
     # On a full disk every line logged to the run's log file would print a traceback.
     logging.raiseExceptions = False
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
@@ -199,7 +180,8 @@ def run_hydra_app(app: Callable[[], Any], prog: str) -> None:
     except (ConfigCompositionException, MissingConfigException, OverrideParseException) as e:
         print(f"{prog}: error: {composition_error_line(e)}", file=sys.stderr)
         sys.exit(2)
-    except (OmegaConfBaseException, ConfigError) as e:  # e.g. an unresolvable interpolation
+    # An unresolvable interpolation; a plugin (sweeper, launcher) refusing its settings.
+    except (OmegaConfBaseException, ConfigError, InstantiationException) as e:
         print(f"{prog}: error: {config_error_line(e)}", file=sys.stderr)
         sys.exit(2)
     except Exception as e:  # an output directory that cannot be written, a full disk

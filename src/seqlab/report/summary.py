@@ -22,6 +22,7 @@ from seqlab.provenance import code_label
 from seqlab.render.tables import markdown_table, write_csv
 from seqlab.report.plots import plot_axes, plot_groups
 from seqlab.report.tensorboard_view import VIEW_DIR, write_view
+from seqlab.search import read_results
 from seqlab.sweep.jobs import (
     LEVEL,
     REPLICATE_KEYS,
@@ -134,6 +135,24 @@ def _summary_header(
     return text
 
 
+def pareto_markdown(results: dict[str, Any]) -> str:
+    """A multi-objective study's Pareto front (optimization_results.yaml) as a section of
+    summary.md: the trials no other trial beats on every objective; "" for other sweeps."""
+    front, objectives = results.get("pareto_front"), results.get("objectives") or {}
+    if front is None:
+        return ""
+    rows = [
+        {"job": t.get("job"), "trial": t.get("trial"), **t.get("values", {}), **t.get("params", {})}
+        for t in front
+    ]
+    goals = ", ".join(
+        f"`{m}` ({str(d).removesuffix('imize')}imised)" for m, d in objectives.items()
+    )
+    text = ["", f"## Pareto front: {len(rows)} trial(s)", ""]
+    text.append(f"No other trial is better on every objective: {goals}.")
+    return "\n".join([*text, "", markdown_table(rows, list(rows[0])) if rows else "", ""])
+
+
 def mixed_code_warning(jobs: list[Job]) -> str | None:
     """One line when the sweep's jobs ran different code (seqlab version, git commit, or
     uncommitted changes), e.g. a sweep resumed after a change; else None."""
@@ -194,6 +213,7 @@ def _write_report(
     if grouped:
         write_csv(sweep_dir / GROUPS_CSV, grouped, digits=6)
     markdown = summary_markdown(sweep_dir, jobs, rows, axes, metric, mode, grouped)
+    markdown += pareto_markdown(read_results(sweep_dir))
     write_text_atomic(sweep_dir / SUMMARY_MD, markdown)
     write_view(sweep_dir, jobs, axes, metric)
     if plots and groups:

@@ -8,6 +8,7 @@ replicates (sweep.replicates) and the report (seqlab.report) are built on this.
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,16 +62,32 @@ def read_jobs(sweep_dir: Path) -> list[Job]:
     killed (SIGKILL, the kernel's OOM killer, a lost node) and is `interrupted`.
     """
     jobs = []
-    for overrides_file in sweep_dir.glob("*/.hydra/overrides.yaml"):
-        job_dir = overrides_file.parent.parent
-        overrides, unreadable = read_overrides(overrides_file)
+    for job_dir in job_directories(sweep_dir):
+        overrides, unreadable = read_overrides(job_dir / ".hydra" / "overrides.yaml")
         metrics = unreadable or read_metrics(job_dir)
         if metrics.get("status") == RUNNING and held(job_dir) is False:
             metrics = {**metrics, "status": INTERRUPTED, "interrupted_by": "its process ended"}
-        jobs.append(Job(job_dir.name, overrides, metrics))
+        jobs.append(Job(job_dir.relative_to(sweep_dir).as_posix(), overrides, metrics))
     return sorted(
         jobs, key=lambda j: (not j.name.isdigit(), int(j.name) if j.name.isdigit() else 0, j.name)
     )
+
+
+def job_directories(sweep_dir: Path) -> list[Path]:
+    """The directories under `sweep_dir` that hold a job (`.hydra/overrides.yaml`), at any
+    depth: `hydra.sweep.subdir` may name them `${hydra.job.num}`, `lr=0.1/seed=2` or
+    `${hydra.job.override_dirname}` with a path in a value. A job's own directory and
+    hidden ones (.submitit, .hydra) are not searched further."""
+    found = []
+    for here, dirs, _ in os.walk(sweep_dir):
+        if os.path.isfile(os.path.join(here, ".hydra", "overrides.yaml")) and here != str(
+            sweep_dir
+        ):
+            found.append(Path(here))
+            dirs.clear()
+        else:
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+    return found
 
 
 def read_overrides(path: Path) -> tuple[dict[str, str], dict[str, Any]]:

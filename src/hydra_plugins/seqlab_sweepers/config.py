@@ -1,0 +1,80 @@
+"""The sweepers' configs, typed, in Hydra's ConfigStore: `hydra/sweeper=seqlab_basic` and
+`hydra/sweeper=seqlab_optuna` work in any Hydra app that has seqlab installed, and a key
+that is not a field here is refused when the config is composed, as for Hydra's own plugins.
+
+(No `from __future__ import annotations`: OmegaConf reads these annotations at run time.)
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class SeqlabBasicSweeperConf:
+    """Hydra's basic sweeper's settings (hydra._internal.core_plugins.basic_sweeper)."""
+
+    _target_: str = "hydra_plugins.seqlab_sweepers.basic.SeqlabBasicSweeper"
+    max_batch_size: int | None = None  # jobs launched at a time; None: all
+    # {key: values}, as on the command line. (An empty dict, not None: OmegaConf cannot
+    # merge a dict given on the command line into a None.)
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SeqlabOptunaSweeperConf:
+    """An Optuna study whose trials are the sweep's jobs (docs/search.md)."""
+
+    _target_: str = "hydra_plugins.seqlab_sweepers.optuna_sweeper.SeqlabOptunaSweeper"
+    study_name: str | None = None  # None: seqlab
+    n_trials: int = 20
+    # Trials in flight at once (with a launcher that runs jobs elsewhere).
+    n_jobs: int = 1
+    sampler: str = "tpe"  # tpe, random, cmaes, grid
+    # Each sampler's own options (Optuna's arguments), under its name: {tpe: {...}}.
+    sampler_options: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    pruner: str = "median"  # median, hyperband, asha, none
+    pruner_options: dict[str, Any] = field(default_factory=dict)
+    # Single objective: the run's monitor, whose mode gives the direction; set `direction`
+    # only to check that it does.
+    direction: str | None = None
+    # Several objectives, {metric: min or max}, in order: a multi-objective study, whose
+    # result is its Pareto front. A metric is a logged one (its best value), or a number of
+    # metrics.json (wall_s, parameters). Nothing is pruned. Empty: the run's monitor.
+    objectives: Any = None  # (Any: so that a dict given on the command line replaces it)
+    # The study stops starting trials once more than this fraction of its finished trials
+    # failed; 0: never (a failed trial never sinks a sweep).
+    max_failure_rate: float = 0.0
+    # {key: search space}: choice(...), range(...), interval(...), in Hydra's syntax.
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def fields_of(conf: type) -> list[str]:
+    """The keys a sweeper accepts: its config's fields, less `_target_`."""
+    return [name for name in conf.__dataclass_fields__ if name != "_target_"]
+
+
+def store() -> None:
+    cs = ConfigStore.instance()
+    cs.store(
+        group="hydra/sweeper", name="seqlab_basic", node=SeqlabBasicSweeperConf, provider="seqlab"
+    )
+    cs.store(
+        group="hydra/sweeper", name="seqlab_optuna", node=SeqlabOptunaSweeperConf, provider="seqlab"
+    )
+
+
+def check_keys(conf: type, given: dict[str, Any], where: str = "hydra.sweeper") -> None:
+    """A one-line ConfigError for a key the sweeper does not know: composing lets one in
+    with `+` (Hydra adds a `+key` even to a typed config), and it would do nothing."""
+    from seqlab.config import ConfigError
+
+    known = fields_of(conf)
+    for key in given:
+        if key not in known:
+            raise ConfigError(f"{where}.{key}: no such key (keys of {where}: {', '.join(known)})")
+
+
+store()
