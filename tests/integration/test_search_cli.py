@@ -13,8 +13,10 @@ from pathlib import Path
 
 import optuna
 import pytest
+import yaml
 
 from seqlab.search import STUDY_FILE
+from seqlab.sweep.jobs import job_directories
 from tests.conftest import QUIET, REPO, assert_run_contract, run_cli
 from tests.integration.conftest import job_dirs, only_sweep
 
@@ -200,3 +202,164 @@ def test_sweeper_module_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def overrides_of(job: Path) -> str:
+    return (job / ".hydra" / "overrides.yaml").read_text()
+
+
+def test_a_key_fixed_on_the_command_line_is_not_searched(cli_cwd):
+    """sum_optuna searches model.hidden_dim; `model.hidden_dim=32` on the command line takes
+    it out of the study (as in Hydra's Optuna sweeper), and the log says so."""
+    result = run_cli(
+        ["seqlab-train", *SEARCH, "model.hidden_dim=32", "hydra.sweeper.n_trials=3"], cli_cwd
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "model.hidden_dim=32: fixed on the command line, so it is not searched" in (
+        result.stdout + result.stderr
+    )
+    sweep = only_sweep(cli_cwd)
+    study = load(sweep)
+    assert all("model.hidden_dim" not in t.params for t in study.trials)
+    assert {"model.lr", "data.batch_size"} <= set(study.trials[0].params)
+    for job in job_dirs(sweep):
+        assert overrides_of(job).count("model.hidden_dim") == 1
+        assert "model.hidden_dim=32" in overrides_of(job)
+        assert "hidden_dim: 32" in (job / ".hydra" / "config.yaml").read_text()
+
+
+def test_trials_run_where_hydra_sweep_subdir_puts_them(cli_cwd):
+    """`hydra.sweep.subdir=t${hydra.job.num}`: the jobs write t0, t1, and the study reads
+    each trial's result from there."""
+    sweep, _ = run_search(
+        [
+            "hydra.sweeper.n_trials=2",
+            "hydra.sweeper.pruner=none",
+            "hydra.sweep.subdir=t${hydra.job.num}",
+        ],
+        cli_cwd,
+    )
+    assert sorted(j.name for j in job_directories(sweep)) == ["t0", "t1"]
+    study = load(sweep)
+    assert states(study) == ["COMPLETE", "COMPLETE"]
+    for trial in study.trials:
+        metrics = json.loads((sweep / f"t{trial.number}" / "metrics.json").read_text())
+        assert metrics["best"]["val/mse"] == trial.value
+    assert "best_value" in (sweep / "optimization_results.yaml").read_text()
+
+
+def test_the_grid_sampler_runs_a_float_range(cli_cwd):
+    """range(0.001, 0.004, 0.001) is 0.001, 0.002 and 0.003 (stop excluded, as in Hydra's
+    basic sweeper): the grid runs each once."""
+    sweep, _ = run_search(
+        [
+            "hydra.sweeper.sampler=grid",
+            "hydra.sweeper.params=null",
+            "model.lr=range(0.001,0.004,0.001)",
+            "hydra.sweeper.n_trials=5",
+            "trainer.max_epochs=1",
+        ],
+        cli_cwd,
+    )
+    lrs = sorted(t.params["model.lr"] for t in load(sweep).trials)
+    assert lrs == [0.001, 0.002, 0.003]
+
+
+def test_the_study_stops_at_max_failure_rate(cli_cwd):
+    """Every trial fails (an optimizer that does not exist). With max_failure_rate=0.5 the
+    study stops after its first trial, says so in one line and ends with exit status 1;
+    its report is written. With the default 0 it runs all its trials, and exits 0."""
+    failing = ["model.optimizer._target_=torch.optim.NoSuchOptimizer", "hydra.sweeper.n_trials=3"]
+    result = run_cli(
+        ["seqlab-train", *SEARCH, *failing, "hydra.sweeper.max_failure_rate=0.5"], cli_cwd
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    error = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert error == [
+        "seqlab-train: error: 1 of 1 finished trials failed, more than "
+        "hydra.sweeper.max_failure_rate=0.5: the study stopped"
+    ]
+    sweep = only_sweep(cli_cwd)
+    assert states(load(sweep)) == ["FAIL"]
+    assert "stopped" in (sweep / "optimization_results.yaml").read_text()
+    assert "1 jobs: 1 failed." in (sweep / "summary.md").read_text()
+
+    (cli_cwd / "default").mkdir()
+    result = run_cli(["seqlab-train", *SEARCH, *failing], cli_cwd / "default")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert states(load(only_sweep(cli_cwd / "default"))) == ["FAIL"] * 3
+
+
+def test_a_multi_objective_study_gives_its_pareto_front(cli_cwd):
+    """val/mse and the parameter count: the study has two named objectives, no pruning (one
+    info line says so), and optimization_results.yaml and summary.md give its Pareto front,
+    which is exactly the trials no other trial dominates."""
+    result = run_cli(
+        [
+            "seqlab-train",
+            *SEARCH,
+            "hydra.sweeper.objectives={val/mse:min,parameters:min}",
+            "hydra.sweeper.n_trials=4",
+        ],
+        cli_cwd,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "cannot prune a multi-objective study" in result.stdout + result.stderr
+    sweep = only_sweep(cli_cwd)
+    study = load(sweep)
+    assert study.metric_names == ["val/mse", "parameters"]
+    assert [d.name for d in study.directions] == ["MINIMIZE", "MINIMIZE"]
+    trials = [t for t in study.trials if t.state.name == "COMPLETE"]
+    assert len(trials) == 4  # nothing pruned
+    for t in trials:
+        metrics = json.loads((sweep / str(t.number) / "metrics.json").read_text())
+        assert t.values == [metrics["best"]["val/mse"], metrics["parameters"]]
+
+    def dominated(t):
+        return any(
+            all(a <= b for a, b in zip(o.values, t.values, strict=True)) and o.values != t.values
+            for o in trials
+        )
+
+    front = sorted(t.number for t in trials if not dominated(t))
+    results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    assert results["objectives"] == {"val/mse": "minimize", "parameters": "minimize"}
+    assert sorted(t["trial"] for t in results["pareto_front"]) == front
+    summary = (sweep / "summary.md").read_text()
+    assert f"## Pareto front: {len(front)} trial(s)" in summary
+
+
+def test_a_single_objective_study_names_its_metric(cli_cwd):
+    sweep, _ = run_search(["hydra.sweeper.n_trials=1"], cli_cwd)
+    assert load(sweep).metric_names == ["val/mse"]  # optuna-dashboard shows this name
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "+hydra.sweeper.max_failure_rat=1.0",
+            "hydra.sweeper.max_failure_rat: no such key (keys of hydra.sweeper: study_name,",
+        ),
+        ("hydra.sweeper.n_trial=3", "hydra.sweeper.n_trial: no such key (keys of hydra.sweeper"),
+        ("hydra.sweeper.max_failure_rate=2", "max_failure_rate=2.0: allowed: a number from 0 to 1"),
+        ("hydra.sweeper.objectives={val/mse:least}", "objectives.val/mse=least: allowed: min"),
+        (
+            "hydra.sweeper.objectives={train/loss:min}",
+            "a single objective is the run's monitor (val/mse, min)",
+        ),
+        (
+            "hydra.sweeper.objectives={val/mse:min,parameters:min}",
+            "hydra.sweeper.sampler=cmaes: it optimises one objective",
+        ),
+    ],
+)
+def test_unknown_or_bad_sweeper_keys_write_nothing(cli_cwd, override, message):
+    extra = ["hydra.sweeper.sampler=cmaes"] if "parameters" in override else []
+    result = run_cli(["seqlab-train", *SEARCH, override, *extra], cli_cwd)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    if "no such key" in message:  # refused before the sweep directory exists
+        assert not list((cli_cwd / "outputs").glob("multiruns/*/*"))
+    assert not list((cli_cwd / "outputs").glob("multiruns/*/*/0"))

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hydra.test_utils.launcher_common_tests import IntegrationTestSuite, LauncherTestSuite
 
 from tests.conftest import QUIET, REPO, assert_run_contract, run_cli
 from tests.integration.conftest import RESUME, job_dirs, only_sweep
@@ -415,3 +416,43 @@ def test_a_cancelled_array_ends_the_sweep_and_resume_finishes_it(cli_cwd, cluste
     ours = {t: state for t, (state, _, _) in tasks.items() if t.startswith(f"{newest}_")}
     assert ours == {f"{newest}_0": "COMPLETED", f"{newest}_1": "COMPLETED"}
     assert "3 jobs: 3 completed" in (sweep_dir / "summary.md").read_text()
+
+
+# Hydra's own suites for launchers (hydra.test_utils.launcher_common_tests), as Hydra runs
+# them on its submitit launcher: here on `hydra/launcher=slurm` and the real cluster.
+# CPU jobs that fit the one-node cluster; Hydra's basic sweeper, as in Hydra's own runs.
+SUITE_LAUNCHER = [
+    "hydra.launcher.gpus_per_node=0",
+    "hydra.launcher.cpus_per_task=1",
+    "hydra.launcher.mem_gb=1",
+    "hydra.launcher.timeout_min=5",
+]
+
+
+@pytest.fixture
+def on_cluster(cluster, monkeypatch) -> None:
+    """SLURM's commands, in this process and the suites' app processes, use the cluster."""
+    for name, value in cluster.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.usefixtures("on_cluster")
+class TestSlurmLauncher(LauncherTestSuite):
+    @pytest.fixture
+    def launcher_name(self) -> str:
+        return "slurm"
+
+    @pytest.fixture
+    def overrides(self) -> list[str]:
+        return list(SUITE_LAUNCHER)
+
+
+@pytest.mark.usefixtures("on_cluster")
+class TestSlurmLauncherIntegration(IntegrationTestSuite):
+    @pytest.fixture
+    def task_launcher_cfg(self) -> dict:
+        return {}
+
+    @pytest.fixture
+    def extra_flags(self) -> list[str]:
+        return ["-m", "hydra/launcher=slurm", *SUITE_LAUNCHER, "hydra/job_logging=disabled"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from seqlab.config import available_cores
+from seqlab.sweep.jobs import job_directories
 from tests.conftest import (
     QUIET,
     assert_run_contract,
@@ -190,3 +191,52 @@ def test_length_generalization_needs_a_regressor(cli_cwd):
     assert result.returncode == 2 and "eval.lengths: length generalisation needs a sum" in (
         result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("subdir", "names"),
+    [
+        # Hydra's most common way to name job directories by their overrides.
+        ("${hydra.job.override_dirname}", ["model.hidden_dim=16", "model.hidden_dim=8"]),
+        ("job${hydra.job.num}", ["job0", "job1"]),
+        ("${model.hidden_dim}/h", ["16/h", "8/h"]),  # a job directory below another
+    ],
+)
+def test_jobs_go_where_hydra_sweep_subdir_puts_them(cli_cwd, subdir, names):
+    """A hydra.* override with an interpolation is the job's to resolve (seqlab_basic keeps
+    it unresolved, as Hydra's own sweeper does); the report finds the jobs there."""
+    result = run_cli(
+        [
+            "seqlab-train",
+            "-m",
+            *TINY,
+            "trainer.max_epochs=1",
+            "model.hidden_dim=8,16",
+            f"hydra.sweep.subdir={subdir}",
+            # Left out of override_dirname, so that only the swept key names the jobs.
+            "hydra.job.config.override_dirname.exclude_keys=[experiment,data.n,data.n_val,"
+            "data.n_test,callbacks.progress_bar,trainer.enable_progress_bar,"
+            "callbacks.model_summary,threads,trainer.max_epochs]",
+        ],
+        cli_cwd,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_sweep(cli_cwd)
+    jobs = job_directories(sweep)
+    assert sorted(j.relative_to(sweep).as_posix() for j in jobs) == sorted(names)
+    for job in jobs:
+        assert status_of(job) == "completed"
+    assert "2 jobs: 2 completed." in (sweep / "summary.md").read_text()
+
+
+def test_an_unknown_sweeper_key_is_one_line_before_anything_is_written(cli_cwd):
+    result = run_cli(
+        ["seqlab-train", "-m", *TINY, "model.hidden_dim=8,16", "+hydra.sweeper.max_batch=2"],
+        cli_cwd,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "seqlab-train: error: hydra.sweeper.max_batch: no such key (keys of hydra.sweeper: "
+        "max_batch_size, params)"
+    )
+    assert not (cli_cwd / "outputs").exists() or not list((cli_cwd / "outputs").rglob("*/*/*"))

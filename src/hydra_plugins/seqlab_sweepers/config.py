@@ -19,7 +19,7 @@ class SeqlabBasicSweeperConf:
     max_batch_size: int | None = None  # jobs launched at a time; None: all
     # {key: values}, as on the command line. (An empty dict, not None: OmegaConf cannot
     # merge a dict given on the command line into a None.)
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] | None = field(default_factory=dict)
 
 
 @dataclass
@@ -48,7 +48,7 @@ class SeqlabOptunaSweeperConf:
     # failed; 0: never (a failed trial never sinks a sweep).
     max_failure_rate: float = 0.0
     # {key: search space}: choice(...), range(...), interval(...), in Hydra's syntax.
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] | None = field(default_factory=dict)
 
 
 def fields_of(conf: type) -> list[str]:
