@@ -24,6 +24,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from seqlab.checkpoints.resuming import latest_checkpoint
 from seqlab.search import STUDY_FILE
 from tests.conftest import QUIET, SMALL_SUM, run_cli, start_cli
 from tests.integration.conftest import assert_intact, job_dirs
@@ -257,6 +258,14 @@ def sweep_under_way(sweep: Path, args: list[str], cwd: Path) -> subprocess.Popen
     return proc
 
 
+def epoch_of(checkpoint: str | None) -> int:
+    """The epochs a checkpoint has trained."""
+    import torch
+
+    assert checkpoint is not None
+    return int(torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"])
+
+
 def test_two_resumes_of_one_sweep_cannot_run_at_once(tmp_path):
     sweep = tmp_path / "sweep"
     sweep_args = [*STEADY, "trainer.max_epochs=3000", "model.hidden_dim=4,8"]
@@ -276,7 +285,14 @@ def test_two_resumes_of_one_sweep_cannot_run_at_once(tmp_path):
     report = run_cli(["seqlab-report", str(sweep), "--no-plots"], tmp_path)
     assert "1 interrupted" in report.stdout
     assert assert_intact(sweep) >= 2
-    shorter = [*STEADY, "trainer.max_epochs=3", "model.hidden_dim=4,8", f"resume={sweep}"]
+    # Two epochs past where the killed job got to (a fixed count may lie behind it).
+    reached = epoch_of(latest_checkpoint(sweep / "0"))
+    shorter = [
+        *STEADY,
+        f"trainer.max_epochs={reached + 2}",
+        "model.hidden_dim=4,8",
+        f"resume={sweep}",
+    ]
     done = run_cli(["seqlab-train", "-m", *shorter], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     [job0, job1] = job_dirs(sweep)
