@@ -54,8 +54,10 @@ def launcher_name(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def overrides(launcher_name: str) -> list[str]:
-    # A new list for every test: some of the suites' tests extend it.
-    return [SWEEPER, *LAUNCHERS[launcher_name]]
+    # A new list for every test: some of the suites' tests extend it. The in-process suites
+    # expect a job to change into its directory, Hydra 1.1's default, which they assume;
+    # Hydra keeps the version base process-wide, and a test before may have set 1.3.
+    return [SWEEPER, *LAUNCHERS[launcher_name], "hydra.job.chdir=True"]
 
 
 class TestSeqlabBasicSweeper(LauncherTestSuite):
@@ -68,7 +70,12 @@ class TestSeqlabBasicSweeperBatches(BatchedSweeperTestSuite):
 
     @pytest.fixture
     def overrides(self, launcher_name: str) -> list[str]:
-        return [SWEEPER, *LAUNCHERS[launcher_name], "hydra.sweeper.max_batch_size=2"]
+        return [
+            SWEEPER,
+            *LAUNCHERS[launcher_name],
+            "hydra.job.chdir=True",
+            "hydra.sweeper.max_batch_size=2",
+        ]
 
 
 class TestSeqlabBasicSweeperIntegration(IntegrationTestSuite):
