@@ -32,9 +32,10 @@ PLUGINS = {
 LIST_PLUGINS = """
 from hydra.core.config_store import ConfigStore
 from hydra.core.plugins import Plugins
+plugins = Plugins.instance()  # the scan, which imports the plugins and so their configs
 repo = ConfigStore.instance().repo["hydra"]
 configs = [f"{g}/{n}" for g in ("sweeper", "launcher") for n in repo[g]]
-print(" ".join([*Plugins.instance().class_name_to_class, *configs]))
+print(" ".join([*plugins.class_name_to_class, *configs]))
 """
 
 
@@ -124,16 +125,16 @@ def test_a_built_wheel_runs_outside_the_checkout(tmp_path):
 
 @pytest.mark.slow
 def test_a_plain_editable_install_runs_outside_the_checkout(tmp_path):
-    """`pip install -e .` as pip makes it by default: an import hook, which Hydra's scan of
-    the `hydra_plugins` namespace cannot see into (seqlab's commands register the plugins
-    and keep their configs in conf/ instead)."""
+    """`pip install -e .` as pip makes it by default: with every package under src/, a plain
+    .pth that puts src/ on the path (no import hook, which Hydra's scan of the
+    `hydra_plugins` namespace could not see into)."""
     venv = Venv(tmp_path)
     venv.pip_install("--no-build-isolation", "-e", str(REPO))
-    hooks = list(venv.site.glob("__editable___seqlab_*_finder.py"))
-    assert hooks, f"not the import-hook kind of editable install: {sorted(venv.site.iterdir())}"
+    assert not list(venv.site.glob("__editable___seqlab_*_finder.py")), "an import hook"
+    [pth] = venv.site.glob("__editable__.seqlab-*.pth")
+    assert pth.read_text().strip() == str(REPO / "src")
     where = venv.run("python", "-c", "import seqlab.config as c; print(c.__file__, c.CONFIG_DIR)")
-    assert where.stdout.split() == [
-        str(REPO / "src" / "seqlab" / "config.py"),
-        str(REPO / "conf"),
-    ], where.stdout + where.stderr
+    module, configs = where.stdout.split()
+    assert module == str(REPO / "src" / "seqlab" / "config.py"), where.stdout + where.stderr
+    assert Path(configs).resolve() == REPO / "conf"  # through the link src/seqlab/conf
     check_commands(venv)
