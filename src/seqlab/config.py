@@ -32,6 +32,20 @@ class ConfigError(ValueError):
     """A config value that is not allowed; the message is one line naming the key."""
 
 
+def unknown_key(schema: type, keys: Any, where: str) -> str | None:
+    """One line on the first of `keys` that the dataclass `schema` has no field for, or
+    None. Hydra adds a `+key` even to a typed config (a sweeper's, a launcher's), where it
+    would do nothing."""
+    import dataclasses
+
+    known = [f.name for f in dataclasses.fields(schema)]
+    for key in keys:
+        if key not in known:
+            allowed = ", ".join(k for k in known if k != "_target_")
+            return f"{where}.{key}: no such key (keys of {where}: {allowed})"
+    return None
+
+
 def register_resolvers() -> None:
     """Register seqlab's OmegaConf resolvers (idempotent).
 

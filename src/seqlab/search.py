@@ -300,10 +300,8 @@ def create_study(settings: SearchSettings, sweeper: Any, space: dict, sweep_dir:
         load_if_exists=True,
     )
     ran = [d.name.lower() for d in study.directions]
-    if ran != settings.directions or (study.metric_names or []) not in (
-        [],
-        settings.metric_names,
-    ):
+    # (A study made before seqlab named its objectives has no names.)
+    if ran != settings.directions or study.metric_names not in (None, settings.metric_names):
         raise ConfigError(
             f"{sweep_dir / STUDY_FILE}: study {settings.study_name} was run to "
             f"{_described(study.metric_names, ran)}, not to "

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
 from textwrap import dedent
 from typing import Any
 
@@ -31,20 +30,6 @@ from tests.conftest import REPO
 SWEEPER = "hydra/sweeper=seqlab_basic"
 SEQLAB_CONF = "hydra.searchpath=[pkg://seqlab.conf]"  # where local_parallel is
 LAUNCHERS = {"basic": [], "local_parallel": [SEQLAB_CONF]}
-
-
-@pytest.fixture(autouse=True)
-def hydra_unversioned() -> Iterator[None]:
-    """Hydra's suites run with no version_base set, so with Hydra 1.1's defaults (a job
-    changes into its directory). Another test in the same worker process may have composed
-    seqlab's configs with version_base 1.3, which Hydra keeps process-wide: each test here
-    starts unset, and the one before is put back afterwards."""
-    from hydra.version import VersionBase
-
-    before = VersionBase.instance()
-    VersionBase.set_instance(VersionBase())
-    yield
-    VersionBase.set_instance(before)
 
 
 @pytest.fixture(params=list(LAUNCHERS))

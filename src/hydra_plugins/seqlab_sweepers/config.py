@@ -51,11 +51,6 @@ class SeqlabOptunaSweeperConf:
     params: dict[str, str] | None = field(default_factory=dict)
 
 
-def fields_of(conf: type) -> list[str]:
-    """The keys a sweeper accepts: its config's fields, less `_target_`."""
-    return [name for name in conf.__dataclass_fields__ if name != "_target_"]
-
-
 def store() -> None:
     cs = ConfigStore.instance()
     cs.store(
@@ -67,14 +62,12 @@ def store() -> None:
 
 
 def check_keys(conf: type, given: dict[str, Any], where: str = "hydra.sweeper") -> None:
-    """A one-line ConfigError for a key the sweeper does not know: composing lets one in
-    with `+` (Hydra adds a `+key` even to a typed config), and it would do nothing."""
-    from seqlab.config import ConfigError
+    """A one-line ConfigError for a key the sweeper does not know (seqlab.config.unknown_key),
+    for Hydra apps without seqlab's PluginCheck callback, which checks it before that."""
+    from seqlab.config import ConfigError, unknown_key
 
-    known = fields_of(conf)
-    for key in given:
-        if key not in known:
-            raise ConfigError(f"{where}.{key}: no such key (keys of {where}: {', '.join(known)})")
+    if line := unknown_key(conf, given, where):
+        raise ConfigError(line)
 
 
 store()

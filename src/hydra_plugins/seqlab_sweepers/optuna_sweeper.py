@@ -81,7 +81,7 @@ class SeqlabOptunaSweeper(Sweeper):
         write_text_atomic(sweep_dir / "multirun.yaml", OmegaConf.to_yaml(self.config))
         study = create_study(settings, self.settings, space, sweep_dir)
         _retry_interrupted(study)
-        todo = _trials_wanted(settings, space) - _counted(study)
+        todo = _trials_wanted(settings, space) - len(_finished(study))
         workers = settings.n_jobs if _runs_elsewhere(self.launcher) else 1
         if workers < settings.n_jobs:
             log.warning(
@@ -146,23 +146,17 @@ class _TrialRunner:
                 if job is None:
                     job, self.next_job = self.next_job, self.next_job + 1
                     trial.set_user_attr(JOB_ATTR, job)
-                overrides = [
-                    *self.fixed,
-                    *_overrides(trial.params),
-                    f"{TRIAL_PREFIX}number={trial.number}",
-                    f"{TRIAL_PREFIX}study={_quoted(self.study.study_name)}",
-                    f"{TRIAL_PREFIX}sweep_dir={_quoted(str(self.sweep_dir.resolve()))}",
-                ]
-                try:
-                    run_dir = self.sweeper.job_dir(overrides, job)
-                except Exception as e:
-                    _tell(self.study, trial, None, "FAIL")
-                    self.error = e
-                    return
+            overrides = [
+                *self.fixed,
+                *_overrides(trial.params),
+                f"{TRIAL_PREFIX}number={trial.number}",
+                f"{TRIAL_PREFIX}study={_quoted(self.study.study_name)}",
+                f"{TRIAL_PREFIX}sweep_dir={_quoted(str(self.sweep_dir.resolve()))}",
+            ]
             try:
                 [result] = self.launcher.launch([overrides], initial_job_idx=job)
                 result.return_value  # noqa: B018 (raises what the job raised)
-                self._tell(trial, run_dir)
+                self._tell(trial, self._run_dir(result, overrides, job))
             except Exception as e:  # a launcher failure ends the study
                 # (An interrupt leaves the trial running: resume= retries it.)
                 with self.lock:
@@ -170,6 +164,15 @@ class _TrialRunner:
                         _tell(self.study, trial, None, "FAIL")
                     self.error = self.error or e
                 return
+
+    def _run_dir(self, result: Any, overrides: list[str], job: int) -> Path:
+        """Where the trial's job wrote: the directory its launcher ran it in (Hydra's
+        `hydra.runtime.output_dir`), or for a job that returned no config of its own (a
+        SLURM job that ended without a result) the one Hydra names for it."""
+        if result.hydra_cfg is not None:
+            return Path(result.hydra_cfg.hydra.runtime.output_dir)
+        with self.lock:  # job_dir sets Hydra's process-wide config while it resolves
+            return self.sweeper.job_dir(overrides, job)
 
     def _too_many_failures(self) -> bool:
         """Whether more than max_failure_rate of the finished trials failed (never when it
@@ -179,11 +182,7 @@ class _TrialRunner:
             return True
         if rate <= 0:
             return False
-        finished = [
-            t
-            for t in self.study.get_trials(deepcopy=False, states=_states(*_FINISHED))
-            if not t.user_attrs.get(INTERRUPTED_ATTR)
-        ]
+        finished = _finished(self.study)
         failed = sum(1 for t in finished if t.state.name == "FAIL")
         if not finished or failed / len(finished) <= rate:
             return False
@@ -217,13 +216,6 @@ class _TrialRunner:
         with self.lock:
             trial.set_user_attr("status", state.lower())
             _tell(self.study, trial, value, state)
-
-
-_FINISHED = ("COMPLETE", "PRUNED", "FAIL")
-
-
-def _states(*names: str) -> tuple:
-    return tuple(_state(name) for name in names)
 
 
 def _tell(study: Any, trial: Any, value: float | list[float] | None, state: str) -> None:
@@ -274,10 +266,11 @@ def _trials_wanted(settings: Any, space: dict) -> int:
     return min(settings.n_trials, size)
 
 
-def _counted(study: Any) -> int:
+def _finished(study: Any) -> list:
     """Trials that ran to an end (complete, pruned, or failed by themselves)."""
-    trials = study.get_trials(deepcopy=False, states=_states(*_FINISHED))
-    return sum(1 for t in trials if not t.user_attrs.get(INTERRUPTED_ATTR))
+    done = tuple(_state(name) for name in ("COMPLETE", "PRUNED", "FAIL"))
+    trials = study.get_trials(deepcopy=False, states=done)
+    return [t for t in trials if not t.user_attrs.get(INTERRUPTED_ATTR)]
 
 
 def _first_values(space: dict) -> dict:

@@ -16,6 +16,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from seqlab.config import unknown_key
 from seqlab.locking import DirectoryInUse, acquire, release
 from seqlab.report.summary import write_report
 from seqlab.search import stopped_study
@@ -30,7 +31,7 @@ class PluginCheck(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         # Hydra turns a callback's exceptions into warnings: exit instead.
         for group in ("sweeper", "launcher"):
-            if line := unknown_key(config.hydra[group], f"hydra.{group}"):
+            if line := _unknown_key(config.hydra[group], f"hydra.{group}"):
                 print(f"seqlab-train: error: {line}", file=sys.stderr)
                 sys.exit(2)
         target = str(config.hydra.launcher.get("_target_", ""))
@@ -44,18 +45,13 @@ class PluginCheck(Callback):
             sys.exit(2)
 
 
-def unknown_key(node: DictConfig, where: str) -> str | None:
-    """One line on a key of `node` that its structured config (a dataclass) has no field
-    for, or None; None too for an untyped node."""
+def _unknown_key(node: DictConfig, where: str) -> str | None:
+    """One line on a key of `node` that its structured config has no field for; None for
+    an untyped node."""
     schema = OmegaConf.get_type(node)
     if schema is None or not dataclasses.is_dataclass(schema):
         return None
-    known = [f.name for f in dataclasses.fields(schema)]
-    for key in node:
-        if key not in known:
-            allowed = ", ".join(k for k in known if k != "_target_")
-            return f"{where}.{key}: no such key (keys of {where}: {allowed})"
-    return None
+    return unknown_key(schema, node.keys(), where)
 
 
 class SweepLock(Callback):
