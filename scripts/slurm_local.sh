@@ -17,11 +17,20 @@
 # and waits until the node is idle. Running `up` again is harmless; it restarts the SLURM
 # daemons when the config it writes has changed. A requeued job waits
 # $SEQLAB_SLURM_REQUEUE_DELAY_S seconds (default 30; SLURM's own default is 120).
+#
+# Stand-in GPUs, for trying GPU requests without a GPU: with SEQLAB_SLURM_STAND_IN_GPUS=N,
+# `up` gives the node N GPUs (GRES whose device files are made under $DIR/dev: SLURM hands
+# them out and sets CUDA_VISIBLE_DEVICES, but nothing computes on them) and 4 shards of
+# each (SLURM's shard GRES), and declares 4 CPUs per stand-in GPU, or the machine's own
+# count if that is more, so that 4 one-CPU jobs can share each. Without it (the default)
+# the node has no GPUs; `up` again without it takes them away.
 set -euo pipefail
 
 DIR=${SEQLAB_SLURM_DIR:-/tmp/seqlab-slurm}
 CLUSTER=seqlab
 REQUEUE_DELAY_S=${SEQLAB_SLURM_REQUEUE_DELAY_S:-30}
+STAND_IN_GPUS=${SEQLAB_SLURM_STAND_IN_GPUS:-0}
+SHARDS_PER_GPU=4
 PACKAGES=(slurmctld slurmd slurm-client slurmdbd munge mariadb-server)
 export SLURM_CONF=$DIR/slurm.conf
 
@@ -53,9 +62,25 @@ start_service() {  # start_service <name> <check command...>
 }
 
 write_configs() {
-    local host cpus mem_mb
+    local host cpus mem_mb gres="" gres_types="" overrides=""
     host=$(hostname -s)
     cpus=$(nproc)
+    [[ $STAND_IN_GPUS =~ ^[0-9]+$ ]] || die "SEQLAB_SLURM_STAND_IN_GPUS=$STAND_IN_GPUS: give a number of GPUs"
+    rm -f "$DIR/gres.conf"
+    if [ "$STAND_IN_GPUS" -gt 0 ]; then
+        local shards=$((STAND_IN_GPUS * SHARDS_PER_GPU))
+        # Character devices with the NVIDIA driver's major number (195), as SLURM expects.
+        mkdir -p "$DIR/dev"
+        for i in $(seq 0 $((STAND_IN_GPUS - 1))); do
+            [ -c "$DIR/dev/nvidia$i" ] || mknod "$DIR/dev/nvidia$i" c 195 "$i"
+        done
+        printf 'Name=gpu File=%s/dev/nvidia[0-%d]\nName=shard Count=%d\n' \
+            "$DIR" $((STAND_IN_GPUS - 1)) "$shards" > "$DIR/gres.conf"
+        gres=" Gres=gpu:$STAND_IN_GPUS,shard:$shards"
+        gres_types="GresTypes=gpu,shard"
+        # Room for a one-CPU job on each shard, whatever this machine's core count.
+        [ "$cpus" -ge "$shards" ] || { cpus=$shards; overrides="SlurmdParameters=config_overrides"; }
+    fi
     mem_mb=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 512 ))
     mkdir -p "$DIR/state" "$DIR/spool" "$DIR/log"
     cat > "$DIR/slurm.conf" <<EOF
@@ -88,7 +113,9 @@ JobCompType=jobcomp/none
 # and 60 s. Shorter here, so that a requeue costs a test less time.
 AuthInfo=cred_expire=$REQUEUE_DELAY_S
 SchedulerParameters=sched_interval=5
-NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
+$gres_types
+$overrides
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb$gres State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
     cat > "$DIR/slurmdbd.conf" <<EOF
@@ -122,7 +149,7 @@ up() {
     [ "$(id -u)" -eq 0 ] || die "run 'up' as root (SLURM's daemons and services need it)"
     mkdir -p "$DIR"
     local before
-    before=$(cat "$DIR/slurm.conf" 2>/dev/null || true)
+    before=$(cat "$DIR/slurm.conf" "$DIR/gres.conf" 2>/dev/null || true)
     write_configs
     start_service munge munge -n
     start_service mariadb mysqladmin ping
@@ -133,14 +160,16 @@ up() {
     sacctmgr -i -Q add cluster "$CLUSTER" >/dev/null 2>&1 || true
     sacctmgr -i -Q add account seqlab Cluster="$CLUSTER" >/dev/null 2>&1 || true
     sacctmgr -i -Q add user "$(id -un)" Account=seqlab >/dev/null 2>&1 || true
-    if [ "$before" != "$(cat "$DIR/slurm.conf")" ]; then  # a changed config needs a restart
+    if [ "$before" != "$(cat "$DIR/slurm.conf" "$DIR/gres.conf" 2>/dev/null)" ]; then  # a changed config needs a restart
         for daemon in slurmd slurmctld; do running "$daemon" && stop_daemon "$daemon"; done
     fi
     running slurmctld || slurmctld
     wait_for 60 slurmctld scontrol ping
     running slurmd || slurmd
     wait_for 90 "the node" bash -c "sinfo -h -o %T | grep -qx idle"
-    say "up: one node, $(nproc) CPUs; run: eval \"\$($0 env)\""
+    local gpus=""
+    [ "$STAND_IN_GPUS" -gt 0 ] && gpus=", $STAND_IN_GPUS stand-in GPUs with $SHARDS_PER_GPU shards each"
+    say "up: one node, $(sinfo -h -o %c) CPUs$gpus; run: eval \"\$($0 env)\""
 }
 
 down() {

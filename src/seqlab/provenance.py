@@ -68,6 +68,22 @@ def describe_device(device: Any) -> str:
     return f"{device} ({platform.machine() or 'unknown'})"
 
 
+def gpu_usage(device: Any) -> dict[str, Any] | None:
+    """For a run on a CUDA device: its name and the most memory the run's tensors held on
+    it (`peak_memory_mb`) and the most that torch's caching allocator reserved there
+    (`peak_reserved_mb`, what other jobs on the same GPU could not have)."""
+    import torch
+
+    if not (isinstance(device, torch.device) and device.type == "cuda"):
+        return None
+    mib = 2**20
+    return {
+        "name": torch.cuda.get_device_name(device),
+        "peak_memory_mb": round(torch.cuda.max_memory_allocated(device) / mib, 1),
+        "peak_reserved_mb": round(torch.cuda.max_memory_reserved(device) / mib, 1),
+    }
+
+
 def code_label(provenance: dict[str, Any] | None) -> str:
     """The code a run ran, in a few characters: `0.1.0 a1b2c3d4`, `+dirty` when changed."""
     if not provenance:

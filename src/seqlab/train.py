@@ -12,6 +12,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ from seqlab.names import (
     recorded_name,
     scalar_metrics,
 )
-from seqlab.provenance import code_provenance, describe_device
+from seqlab.provenance import code_provenance, describe_device, gpu_usage
 from seqlab.rundir import (
     METRICS_FILE,
     RunRecord,
@@ -58,6 +59,7 @@ from seqlab.rundir import (
     read_metrics,
     remove_stale_temporaries,
 )
+from seqlab.sweep.gpu_slots import job_slot
 from seqlab.trust import check_trusted_targets
 
 log = logging.getLogger(__name__)
@@ -99,7 +101,9 @@ def _train(cfg: DictConfig, run_dir: Path, writer: bool, parallel_jobs: int) -> 
     monitor, mode = recorded_name(cfg.monitor.metric), cfg.monitor.mode
     # Earlier attempts' time; one killed outright (SIGKILL) could not record its own.
     earlier_s, start = float(previous.get("wall_s", 0.0)), time.time()
-    fields = dict(status=RUNNING, monitor=monitor, mode=mode, seed=cfg.seed)
+    fields = dict(status=RUNNING, monitor=monitor, mode=mode, seed=cfg.seed, started_at=_now())
+    if (slot := job_slot()) is not None:  # the GPU (slot) its launcher gave it
+        fields["gpu"] = slot
     fields.update(attempts=previous.get("attempts", 1) + 1 if previous else 1, wall_s=earlier_s)
     record = RunRecord(run_dir, write=writer, **fields, provenance=code_provenance())
     if resume_from:
@@ -121,13 +125,16 @@ def _train(cfg: DictConfig, run_dir: Path, writer: bool, parallel_jobs: int) -> 
                 epochs=len(history),
                 history=history,
                 wall_s=round(earlier_s + _since(start), 3),
+                ended_at=_now(),
             )
         except OSError as unwritten:  # the disk is full even for metrics.json
             log.error("could not record the run's end in metrics.json: %s", unwritten)
         if storage is not None:  # one line naming the path, not torch's or Python's traceback
             raise storage from e
         raise
-    record.update(**result, wall_s=round(earlier_s + _since(start), 3))
+    if gpu := gpu_usage(run.trainer.strategy.root_device):
+        result["gpu"] = {**record.data.get("gpu", {}), **gpu}
+    record.update(**result, wall_s=round(earlier_s + _since(start), 3), ended_at=_now())
     log.info("status %s, best %s = %s", result["status"], monitor, result["best"].get(monitor))
     return record.data
 
@@ -328,3 +335,8 @@ def hyperparameters(cfg: DictConfig) -> dict[str, Any]:
 
 def _since(start: float) -> float:
     return round(time.time() - start, 3)
+
+
+def _now() -> str:
+    """This moment in UTC, to the millisecond, as metrics.json's `started_at`/`ended_at`."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")

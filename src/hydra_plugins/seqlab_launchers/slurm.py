@@ -24,12 +24,18 @@ from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 from omegaconf import OmegaConf
 
 from hydra_plugins.seqlab_launchers.config import SlurmLauncherConf  # noqa: F401 (registers it)
+from hydra_plugins.seqlab_launchers.results import job_result
 
 log = logging.getLogger(__name__)
 
 
 class SlurmLauncher(submitit_launcher.SlurmLauncher):
     """One SLURM job array per batch of the sweep (see the module's docstring)."""
+
+    def __init__(self, **params: Any) -> None:
+        from seqlab.sweep.gpu_slots import slurm_gpu_request
+
+        super().__init__(**slurm_gpu_request(params))
 
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
@@ -61,7 +67,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
             params = [(*job, state) for job in todo]
             jobs = self._executor().map_array(self, *zip(*params, strict=True))
             for (overrides, _, num, _), job in zip(todo, jobs, strict=True):
-                results[num] = _result(job, num, overrides)
+                results[num] = job_result(job, num, overrides)
         return [results[num] for num in sorted(results)]
 
     def _executor(self) -> Any:
@@ -94,16 +100,3 @@ def _write_overrides(job_dir: Path, overrides: Sequence[str]) -> None:
     path = job_dir / ".hydra" / "overrides.yaml"
     if not path.is_file():
         write_text_atomic(path, OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
-
-
-def _result(job: Any, num: int, overrides: list[str]) -> JobReturn:
-    """The job's own JobReturn, waited for; one that ended without a result (cancelled,
-    out of time, its node lost) is logged and counts as done: its directory says how far
-    it got, and `resume=` carries it on."""
-    from submitit.core.utils import UncompletedJobError
-
-    try:
-        return job.results()[0]
-    except UncompletedJobError:
-        log.warning(f"job {num} (SLURM job {job.job_id}) ended without a result: {job.state}")
-        return JobReturn(overrides=overrides, status=JobStatus.COMPLETED)

@@ -16,10 +16,11 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab.config import unknown_key
+from seqlab.config import ConfigError, unknown_key
 from seqlab.locking import DirectoryInUse, acquire, release
 from seqlab.report.summary import write_report
 from seqlab.search import stopped_study
+from seqlab.sweep.gpu_slots import check_jobs_per_gpu, chosen_gpus, slurm_gpu_request
 from seqlab.sweep.jobs import unfinished_jobs
 
 
@@ -35,6 +36,9 @@ class PluginCheck(Callback):
                 print(f"seqlab-train: error: {line}", file=sys.stderr)
                 sys.exit(2)
         target = str(config.hydra.launcher.get("_target_", ""))
+        if line := _gpu_settings(target, config.hydra.launcher):
+            print(f"seqlab-train: error: {line}", file=sys.stderr)
+            sys.exit(2)
         if target.endswith(".SlurmLauncher") and shutil.which("sbatch") is None:
             print(
                 "seqlab-train: error: hydra/launcher=slurm: SLURM's sbatch is not on PATH "
@@ -52,6 +56,22 @@ def _unknown_key(node: DictConfig, where: str) -> str | None:
     if schema is None or not dataclasses.is_dataclass(schema):
         return None
     return unknown_key(schema, node.keys(), where)
+
+
+def _gpu_settings(target: str, launcher: DictConfig) -> str | None:
+    """One line on the GPU settings of seqlab's launchers where they are not allowed:
+    local_parallel's `gpus` and `jobs_per_gpu`, the SLURM launcher's `shards`."""
+    settings = OmegaConf.to_container(launcher)
+    assert isinstance(settings, dict)
+    try:
+        if target.endswith(".LocalParallelLauncher"):
+            chosen_gpus(settings.get("gpus"))
+            check_jobs_per_gpu(settings.get("jobs_per_gpu", 1))
+        elif target.endswith(".SlurmLauncher"):
+            slurm_gpu_request(settings)
+    except ConfigError as e:
+        return str(e)
+    return None
 
 
 class SweepLock(Callback):

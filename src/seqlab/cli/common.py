@@ -30,6 +30,7 @@ from seqlab.files import StorageError, unwritable, within
 from seqlab.locking import DirectoryInUse, acquire
 from seqlab.memory import check_memory
 from seqlab.names import RESUME
+from seqlab.sweep.gpu_slots import jobs_at_once
 
 register_resolvers()
 
@@ -47,8 +48,11 @@ def parallel_jobs() -> int:
     joblib's `n_jobs`: a positive count, or -1 for one job per core, -2 for all but one...
     submitit's `cpus_per_task`: cores per job, so cores // cpus_per_task jobs share a machine
     (under SLURM the allocation itself is the machine: see available_cores). A sweeper with
-    its own `n_jobs` (Optuna's trials in flight) runs at most that many.
+    its own `n_jobs` (Optuna's trials in flight) runs at most that many. A job that
+    local_parallel started in a GPU slot is told the count by its launcher.
     """
+    if (told := jobs_at_once()) is not None:
+        return told
     hydra = HydraConfig.get()
     launcher = hydra.launcher
     cpus_per_task = launcher.get("cpus_per_task")
