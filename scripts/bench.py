@@ -5,12 +5,14 @@
 Prints a table (medians of repeats; absolute numbers only as context) and writes it to
 outputs/bench/bench.md. "seqlab's advantage" is how many times faster than the baseline
 seqlab is (for steps/s: its rate over the baseline's); a line that misses its target says
-so. Everything runs on the CPU with the stated number of threads.
+so. Everything but item 8 runs on the CPU with the stated number of threads; item 8 (GPU
+slots) runs on the machine's GPUs and is skipped without CUDA.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -372,6 +374,47 @@ def item_grid(quick: bool) -> str:
     )
 
 
+def item_gpu_slots(quick: bool) -> list[str]:
+    """8. The same 16-job experiment=sum sweep through hydra/launcher=local_parallel on
+    every visible GPU at jobs_per_gpu 1, 2, 4 and 8: jobs per minute (the sweep's wall
+    time, start-ups included), the speedup over K=1 measured in the same run, and the
+    median peak GPU memory of a job (torch's allocated / reserved). Skipped without CUDA."""
+    name = "8. GPU slots, 16-job sum sweep: jobs/min"
+    if not torch.cuda.is_available():
+        return [f"| {name} | - | - | - | skipped: no CUDA device |"]
+    sweep = ["model.hidden_dim=32,64", "model.lr=1e-3,3e-3", "seed=0,1,2,3"]
+    epochs = ["trainer.max_epochs=3"] if quick else []
+
+    def run(k: int) -> tuple[float, float, float]:
+        with tempfile.TemporaryDirectory() as out:
+            args = [str(BIN / "seqlab-train"), "-m", "experiment=sum", "trainer=gpu", *QUIET]
+            args += ["hydra/launcher=local_parallel", f"hydra.launcher.jobs_per_gpu={k}"]
+            args += [*epochs, *sweep, f"hydra.sweep.dir={out}/sweep"]
+            seconds = wall(args)
+            gpus = [
+                json.loads(p.read_text()).get("gpu", {})
+                for p in Path(out, "sweep").glob("*/metrics.json")
+            ]
+            allocated = median([g.get("peak_memory_mb", float("nan")) for g in gpus])
+            reserved = median([g.get("peak_reserved_mb", float("nan")) for g in gpus])
+            return 16 * 60 / seconds, allocated, reserved
+
+    base, base_alloc, base_reserved = run(1)
+    rows = [
+        f"| {name}, jobs_per_gpu=1 (peak GPU memory per job {base_alloc:.0f} / "
+        f"{base_reserved:.0f} MB) | {base:.3g} jobs/min | - | 1x | - |"
+    ]
+    for k in (2, 4, 8):
+        rate, alloc, reserved = run(k)
+        mark = "" if rate >= base else " (missed)"
+        rows.append(
+            f"| {name}, jobs_per_gpu={k} (peak GPU memory per job {alloc:.0f} / {reserved:.0f} "
+            f"MB; baseline: jobs_per_gpu=1 in the same run) | {rate:.3g} jobs/min | "
+            f"{base:.3g} jobs/min | {rate / base:.3g}x | >= 1x{mark} |"
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -404,6 +447,7 @@ def main() -> None:
     say(item_memory())
     if not args.no_grid:
         say(item_grid(args.quick))
+    say(*item_gpu_slots(args.quick))
     write_table(lines, args)
 
 

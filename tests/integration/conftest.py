@@ -1,11 +1,15 @@
 """Helpers of the integration tier: a working directory for the commands, a sweep and its
-job directories, a check that every file a run left still parses, and a run long enough
-to interrupt."""
+job directories, a check that every file a run left still parses, a run long enough to
+interrupt, and the local SLURM cluster (scripts/slurm_local.sh) with SLURM's commands."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +17,7 @@ import torch
 import yaml
 
 from seqlab.search import STUDY_FILE
-from tests.conftest import QUIET
+from tests.conftest import QUIET, REPO
 
 
 @pytest.fixture
@@ -80,3 +84,55 @@ RESUME = [
     "seed=7",
     *QUIET,
 ]
+
+
+# --------------------------------------------------------------------------------------------
+# The local SLURM cluster
+
+SLURM_SCRIPT = REPO / "scripts" / "slurm_local.sh"
+STAND_IN_GPUS = "SEQLAB_SLURM_STAND_IN_GPUS"
+
+
+def slurm_local(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """scripts/slurm_local.sh with `args`; its stand-in GPUs only where `env` asks."""
+    base = {k: v for k, v in os.environ.items() if k != STAND_IN_GPUS}
+    return subprocess.run(
+        [str(SLURM_SCRIPT), *args], capture_output=True, text=True, timeout=900, env={**base, **env}
+    )
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[dict[str, str]]:
+    """The environment that points SLURM's commands at the running local cluster."""
+    if os.geteuid() != 0:
+        pytest.skip("real SLURM tests need root to start the local cluster")
+    if not (shutil.which("slurmctld") and shutil.which("slurmdbd") and shutil.which("sbatch")):
+        if not shutil.which("apt-get"):
+            pytest.skip("no SLURM packages here and no apt-get to install them")
+        install = slurm_local("install")
+        if install.returncode != 0:
+            reason = (install.stderr or install.stdout).strip().splitlines()[-1:]
+            pytest.skip(f"the SLURM packages could not be installed: {' '.join(reason)}")
+    already_up = "slurmctld: running" in slurm_local("status").stdout
+    up = slurm_local("up")  # the default cluster: no GPUs
+    assert up.returncode == 0, up.stdout + up.stderr
+    conf = slurm_local("env")
+    name, _, value = conf.stdout.strip().removeprefix("export ").partition("=")
+    yield {name: value}
+    if not already_up:  # leave the machine as the tests found it
+        slurm_local("down")
+
+
+def slurm(env: dict[str, str], *command: str) -> str:
+    """A SLURM command's output, run against the local cluster; it must succeed."""
+    out = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env})
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def sacct(env: dict[str, str], *fields: str, job: str | None = None) -> list[list[str]]:
+    """sacct's rows (allocations only; with `job`, every attempt of that job, oldest first),
+    as lists of the given fields."""
+    which = ["-D", "-j", job] if job else []
+    out = slurm(env, "sacct", "-n", "-X", "-P", *which, "-o", ",".join(fields))
+    return [line.split("|") for line in out.splitlines() if line]

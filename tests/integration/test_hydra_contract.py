@@ -3,8 +3,9 @@ sweepers and launchers (hydra.test_utils.launcher_common_tests, from the install
 hydra-core), and the cases of Hydra's tests/test_basic_sweeper.py.
 
 `hydra/sweeper=seqlab_basic` runs them with the basic launcher and with seqlab's
-`local_parallel` (hydra-joblib-launcher, found through `pkg://seqlab.conf` on Hydra's
-search path). The SLURM launcher runs the same suites on a real cluster in test_slurm.py.
+`local_parallel` twice: without GPUs (hydra-joblib-launcher's pool) and with two GPUs
+given, which do not exist here (each job in its own process, in a GPU slot). The SLURM
+launcher runs the same suites on a real cluster in test_slurm.py.
 The suites' apps and configs are Hydra's (`hydra.test_utils.a_module`, `.configs`); an app
 Hydra keeps outside its package is copied into tests/hydra_apps/, with its credit.
 """
@@ -28,21 +29,32 @@ from hydra_plugins.seqlab_sweepers.basic import SeqlabBasicSweeper
 from tests.conftest import REPO
 
 SWEEPER = "hydra/sweeper=seqlab_basic"
-SEQLAB_CONF = "hydra.searchpath=[pkg://seqlab.conf]"  # where local_parallel is
-LAUNCHERS = {"basic": [], "local_parallel": [SEQLAB_CONF]}
+SEQLAB_CONF = "hydra.searchpath=[pkg://seqlab.conf]"  # where seqlab's configs are
+GPU_SLOTS = ["hydra.launcher.gpus=[0,1]", "hydra.launcher.jobs_per_gpu=2"]
+# {variant: (the launcher, what it needs besides)}
+LAUNCHERS = {
+    "basic": ("basic", []),
+    "local_parallel": ("local_parallel", [SEQLAB_CONF]),
+    "local_parallel_gpu_slots": ("local_parallel", [SEQLAB_CONF, *GPU_SLOTS]),
+}
 
 
 @pytest.fixture(params=list(LAUNCHERS))
-def launcher_name(request: pytest.FixtureRequest) -> str:
+def variant(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
 @pytest.fixture
-def overrides(launcher_name: str) -> list[str]:
+def launcher_name(variant: str) -> str:
+    return LAUNCHERS[variant][0]
+
+
+@pytest.fixture
+def overrides(variant: str) -> list[str]:
     # A new list for every test: some of the suites' tests extend it. The in-process suites
     # expect a job to change into its directory, Hydra 1.1's default, which they assume;
     # Hydra keeps the version base process-wide, and a test before may have set 1.3.
-    return [SWEEPER, *LAUNCHERS[launcher_name], "hydra.job.chdir=True"]
+    return [SWEEPER, *LAUNCHERS[variant][1], "hydra.job.chdir=True"]
 
 
 class TestSeqlabBasicSweeper(LauncherTestSuite):
@@ -54,10 +66,10 @@ class TestSeqlabBasicSweeperBatches(BatchedSweeperTestSuite):
     """Six jobs in batches of two."""
 
     @pytest.fixture
-    def overrides(self, launcher_name: str) -> list[str]:
+    def overrides(self, variant: str) -> list[str]:
         return [
             SWEEPER,
-            *LAUNCHERS[launcher_name],
+            *LAUNCHERS[variant][1],
             "hydra.job.chdir=True",
             "hydra.sweeper.max_batch_size=2",
         ]
@@ -73,12 +85,13 @@ class TestSeqlabBasicSweeperIntegration(IntegrationTestSuite):
         return {}
 
     @pytest.fixture
-    def extra_flags(self, launcher_name: str) -> list[str]:
+    def extra_flags(self, variant: str) -> list[str]:
+        launcher, needs = LAUNCHERS[variant]
         return [
             "-m",
             SWEEPER,
-            f"hydra/launcher={launcher_name}",
-            *LAUNCHERS[launcher_name],
+            f"hydra/launcher={launcher}",
+            *needs,
             "hydra/hydra_logging=disabled",
             "hydra/job_logging=disabled",
         ]

@@ -23,9 +23,11 @@ from tests.conftest import QUIET, REPO, SMALL_SUM
 PLUGINS = {
     "hydra_plugins.seqlab_sweepers.basic.SeqlabBasicSweeper",
     "hydra_plugins.seqlab_sweepers.optuna_sweeper.SeqlabOptunaSweeper",
+    "hydra_plugins.seqlab_launchers.local.LocalParallelLauncher",
     "hydra_plugins.seqlab_launchers.slurm.SlurmLauncher",
     "sweeper/seqlab_basic.yaml",
     "sweeper/seqlab_optuna.yaml",
+    "launcher/local_parallel.yaml",
     "launcher/slurm.yaml",
 }
 # What Hydra's own discovery finds, in any Hydra app: the plugins and their configs.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -25,13 +24,10 @@ from pathlib import Path
 import pytest
 from hydra.test_utils.launcher_common_tests import IntegrationTestSuite, LauncherTestSuite
 
-from tests.conftest import QUIET, REPO, assert_run_contract, run_cli
-from tests.integration.conftest import RESUME, job_dirs, only_sweep
+from tests.conftest import QUIET, assert_run_contract, run_cli
+from tests.integration.conftest import RESUME, job_dirs, only_sweep, sacct, slurm
 
 pytestmark = pytest.mark.slurm
-
-
-SCRIPT = REPO / "scripts" / "slurm_local.sh"
 
 
 CPU_JOBS = [
@@ -51,44 +47,6 @@ TINY = [
     "trainer.max_epochs=5",
     *QUIET,
 ]
-
-
-@pytest.fixture(scope="session")
-def cluster() -> Iterator[dict[str, str]]:
-    """The environment that points SLURM's commands at the running local cluster."""
-    if os.geteuid() != 0:
-        pytest.skip("real SLURM tests need root to start the local cluster")
-    if not (shutil.which("slurmctld") and shutil.which("slurmdbd") and shutil.which("sbatch")):
-        if not shutil.which("apt-get"):
-            pytest.skip("no SLURM packages here and no apt-get to install them")
-        install = subprocess.run([str(SCRIPT), "install"], capture_output=True, text=True)
-        if install.returncode != 0:
-            reason = (install.stderr or install.stdout).strip().splitlines()[-1:]
-            pytest.skip(f"the SLURM packages could not be installed: {' '.join(reason)}")
-    status = subprocess.run([str(SCRIPT), "status"], capture_output=True, text=True)
-    already_up = "slurmctld: running" in status.stdout
-    up = subprocess.run([str(SCRIPT), "up"], capture_output=True, text=True, timeout=900)
-    assert up.returncode == 0, up.stdout + up.stderr
-    conf = subprocess.run([str(SCRIPT), "env"], capture_output=True, text=True, check=True)
-    name, _, value = conf.stdout.strip().removeprefix("export ").partition("=")
-    yield {name: value}
-    if not already_up:  # leave the machine as the tests found it
-        subprocess.run([str(SCRIPT), "down"], capture_output=True, text=True)
-
-
-def slurm(env: dict[str, str], *command: str) -> str:
-    """A SLURM command's output, run against the local cluster; it must succeed."""
-    out = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env})
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
-
-
-def sacct(env: dict[str, str], *fields: str, job: str | None = None) -> list[list[str]]:
-    """sacct's rows (allocations only; with `job`, every attempt of that job, oldest first),
-    as lists of the given fields."""
-    which = ["-D", "-j", job] if job else []
-    out = slurm(env, "sacct", "-n", "-X", "-P", *which, "-o", ",".join(fields))
-    return [line.split("|") for line in out.splitlines() if line]
 
 
 def run_sweep(args: list[str], cwd: Path, env: dict[str, str]) -> list[Path]:
