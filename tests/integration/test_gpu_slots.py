@@ -149,11 +149,17 @@ def test_search_trials_in_flight_share_the_slots(tmp_path):
         ("hydra.launcher.gpus=[0,0]", "hydra.launcher.gpus=[0, 0]: a GPU is named twice"),
         ("hydra.launcher.gpus=[-1]", "hydra.launcher.gpus: -1 is not a GPU"),
         ("hydra.launcher.jobs_per_gpu=0", "hydra.launcher.jobs_per_gpu=0: allowed: a whole"),
+        (
+            "hydra/launcher=slurm hydra.launcher.shards=1 hydra.launcher.gpus_per_node=1",
+            "hydra.launcher.shards=1 and hydra.launcher.gpus_per_node=1: give one of them",
+        ),
+        ("hydra/launcher=slurm hydra.launcher.shards=0", "hydra.launcher.shards=0: allowed"),
     ],
 )
 def test_bad_gpu_settings_are_one_line_before_anything_is_written(tmp_path, override, expected):
     sweep = tmp_path / "sweep"
-    args = [*SMALL_SUM, "hydra/launcher=local_parallel", override, "model.hidden_dim=4,8"]
+    launcher = [] if override.startswith("hydra/launcher=") else ["hydra/launcher=local_parallel"]
+    args = [*SMALL_SUM, *launcher, *override.split(), "model.hidden_dim=4,8"]
     result = run_cli(["seqlab-train", "-m", *args, f"hydra.sweep.dir={sweep}"], tmp_path)
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()

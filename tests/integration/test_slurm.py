@@ -402,7 +402,10 @@ class TestSlurmLauncher(LauncherTestSuite):
 
     @pytest.fixture
     def overrides(self) -> list[str]:
-        return list(SUITE_LAUNCHER)
+        # The in-process suite expects a job to change into its directory (Hydra 1.1's
+        # default, which it assumes); the version base is process-wide, and a test before
+        # this one may have set 1.3.
+        return [*SUITE_LAUNCHER, "hydra.job.chdir=True"]
 
 
 @pytest.mark.usefixtures("on_cluster")
