@@ -37,9 +37,11 @@ test-install: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m slow tests/integration/test_install.py $(ARGS)
 
 # The slow cases of the fault suite (full disks, kills at writes, two processes on one
-# directory, torn files, moved sweeps) and of the hostile checkpoints: every command with
-# every payload. Full disks and read-only mounts need root.
-FAULTS := tests/integration/test_faults.py tests/integration/test_hostile_checkpoints.py
+# directory, torn files, moved sweeps), of the hostile checkpoints (every command with
+# every payload) and of the GPU slots (jobs killed in their slots). Full disks and
+# read-only mounts need root.
+FAULTS := tests/integration/test_faults.py tests/integration/test_hostile_checkpoints.py \
+	tests/integration/test_gpu_slots.py
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m slow $(FAULTS) $(ARGS)
 

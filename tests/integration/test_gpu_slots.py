@@ -67,6 +67,7 @@ def most_at_once(spans: list[tuple[float, float]]) -> int:
     return max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans)
 
 
+@pytest.mark.slow  # make test-faults: a minute of 8 job processes on this machine's cores
 def test_jobs_fill_the_slots_of_both_gpus_and_a_freed_slot_is_reused(tmp_path):
     """2 GPUs x 2 jobs: job 0 trains until every short job has finished; job 1 is killed
     (SIGKILL, as the OOM killer would) as soon as it trains; jobs 2-7 are short."""
