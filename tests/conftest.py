@@ -204,6 +204,11 @@ def done(value: float, status: str = "completed", epochs: int = 5) -> dict:
         "wall_s": 1.5,
         "best": {"val/loss": value, "epoch": epochs},
         "final": {"val/loss": value + 1},
+        # Falling to the best value at the last epoch.
+        "history": [
+            {"epoch": e, "val/loss": value + epochs - e, "train/loss": value + 2 * (epochs - e)}
+            for e in range(1, epochs + 1)
+        ],
     }
 
 
@@ -227,10 +232,11 @@ def sweep(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def big_sweep(root: Path) -> Path:
-    """The notebook's 48-job grid, with made-up results."""
+def big_sweep(root: Path, seeds: int = 1) -> Path:
+    """The notebook's 48-job grid, with made-up results and (empty) TensorBoard logs; with
+    `seeds` > 1, each point run with that many seeds (48 x seeds jobs)."""
     num = 0
-    for h in (8, 32, 64):
+    for h, seed in ((h, s) for h in (8, 32, 64) for s in range(1, seeds + 1)):
         for lr in (0.1, 0.5):
             for length in (2, 4, 8, 16):
                 for n in (1000, 10000):
@@ -239,8 +245,10 @@ def big_sweep(root: Path) -> Path:
                         "model.lr": lr,
                         "data.length": length,
                         "data.n": n,
+                        **({"seed": seed} if seeds > 1 else {}),
                     }
-                    make_job(root, num, over, done(float(length * 100 / h + lr)))
+                    make_job(root, num, over, done(float(length * 100 / h + lr + seed / 10)))
+                    (root / str(num) / "tensorboard").mkdir()  # so the report builds its view
                     num += 1
     return root
 

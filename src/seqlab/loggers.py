@@ -11,6 +11,8 @@ from lightning.pytorch.loggers import TensorBoardLogger as LightningTensorBoardL
 from lightning.pytorch.utilities import rank_zero_only
 from tensorboard.compat.proto.summary_pb2 import Summary
 
+from seqlab.names import is_epoch_metric, tensorboard_tag
+
 
 class TensorBoardLogger(LightningTensorBoardLogger):
     """Lightning's TensorBoardLogger without the `epoch` scalar it adds to every log call
@@ -44,20 +46,30 @@ class TensorBoardLogger(LightningTensorBoardLogger):
 
     @rank_zero_only
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
-        """All of a call's scalars as one TensorBoard event, where Lightning writes one event
-        per scalar, each with its own protobuf and queueing. `epoch` is left out."""
+        """A call's scalars as one TensorBoard event per step, where Lightning writes one
+        event per scalar, each with its own protobuf and queueing.
+
+        Epoch metrics are logged at their epoch (1, 2, ..., as metrics.json counts them),
+        not at the global step, so that runs with different data sizes or batch sizes line
+        up epoch by epoch; per-step values (`..._step`) keep the global step. `epoch` itself
+        is left out, and test metrics go under TensorBoard's results group
+        (seqlab.names.tensorboard_tag)."""
+        epoch = metrics.get("epoch")
         metrics = {k: v for k, v in metrics.items() if k != "epoch"}
-        values = []
-        for tag, value in _add_prefix(metrics, self._prefix, self.LOGGER_JOIN_CHAR).items():
+        by_step: dict[int | None, list[Summary.Value]] = {}
+        for key, value in _add_prefix(metrics, self._prefix, self.LOGGER_JOIN_CHAR).items():
             if isinstance(value, dict):  # a group of curves in one chart, as Lightning's
-                self.experiment.add_scalars(tag, value, step)
+                self.experiment.add_scalars(key, value, step)
                 continue
+            at = int(epoch) + 1 if epoch is not None and is_epoch_metric(key) else step
             try:
-                values.append(Summary.Value(tag=tag, simple_value=float(value)))
+                shown = Summary.Value(tag=tensorboard_tag(key), simple_value=float(value))
             except (TypeError, ValueError, RuntimeError) as e:
-                raise ValueError(f"{tag}: cannot log {value!r} as a scalar") from e
-        if values:
-            self.experiment._get_file_writer().add_summary(Summary(value=values), step)
+                raise ValueError(f"{key}: cannot log {value!r} as a scalar") from e
+            by_step.setdefault(at, []).append(shown)
+        writer = self.experiment._get_file_writer()
+        for at, values in by_step.items():
+            writer.add_summary(Summary(value=values), at)
 
     def log_hyperparams(
         self,

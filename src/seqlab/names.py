@@ -64,6 +64,37 @@ def scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
 
 
 TRAIN_LOSS, VAL_LOSS = metric(TRAIN, LOSS), metric(VAL, LOSS)
+
+# TensorBoard's tags. Its Time Series page groups cards by a tag's first part, orders the
+# groups by name and opens the first two: the learning curves (`train/...`, `val/...`) must
+# come first. A run's single values at its end (its best and final values, its test
+# metrics, which HParams shows) go under RESULTS, and a mean run's interval bounds under
+# INTERVAL: both sort after `val`.
+RESULTS, INTERVAL = "~results", "~interval"
+
+
+def result_tag(name: str) -> str:
+    """The TensorBoard tag of a single value at a run's end: `test/mse` -> `~results/test/mse`,
+    `best val/mse` -> `~results/best val/mse`."""
+    return f"{RESULTS}/{name}"
+
+
+def final_name(key: str) -> str:
+    """How a run's final value is named among its results: `final val/mse`; a test
+    metric, measured once at the end, keeps its name."""
+    return key if key.startswith(f"{TEST}/") else f"final {key}"
+
+
+def tensorboard_tag(key: str) -> str:
+    """The tag under which a logged key goes to TensorBoard: test metrics are results."""
+    return result_tag(key) if key.startswith(f"{TEST}/") else key
+
+
+def interval_tags(tag: str) -> tuple[str, str]:
+    """The tags of the lower and upper bound of a mean run's `tag`."""
+    return f"{INTERVAL}/{tag}/low", f"{INTERVAL}/{tag}/high"
+
+
 DEFAULT_MONITOR = VAL_LOSS
 
 # The config node through which a search trial's job finds its trial (seqlab.search); its

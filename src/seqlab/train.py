@@ -47,8 +47,10 @@ from seqlab.names import (
     RUNNING,
     TRIAL,
     UNREADABLE,
+    final_name,
     is_epoch_metric,
     recorded_name,
+    result_tag,
     scalar_metrics,
 )
 from seqlab.provenance import code_provenance, describe_device, gpu_usage
@@ -240,8 +242,10 @@ def _fit_and_test(
     analyses = run_analyses(build_all(cfg.get("analysis")), context)
     run.history.history = epochs
     summary = _summary(run, final, run_dir)
-    hp_metrics = {"hp_metric": summary["best"].get(run.history.monitor, math.nan)}
-    hp_metrics.update({f"final/{k}": v for k, v in final.items()})
+    # TensorBoard's HParams columns: the best monitored value, the final and test values.
+    monitor = run.history.monitor
+    hp_metrics = {result_tag(f"best {monitor}"): summary["best"].get(monitor, math.nan)}
+    hp_metrics.update({result_tag(final_name(k)): v for k, v in final.items()})
     log_hparams(run.trainer, params, hp_metrics)
     if resume_from:
         summary["resumed_after_epoch"] = restored
@@ -295,7 +299,7 @@ def _summary(run: _Run, final: dict[str, float], run_dir: Path) -> dict[str, Any
 
 def log_hparams(trainer: L.Trainer, params: dict[str, Any], metrics: dict | None = None) -> None:
     """Register the run's hyperparameters (`hyperparameters(cfg)`); at the end with its
-    results (`hp_metric` = best monitored value, `final/...` = last values), so
+    results (`~results/best <monitor>`, `~results/final <metric>`, `~results/test/...`), so
     TensorBoard's HParams tab lists every run of a sweep with its settings and outcome.
     """
     from hydra.core.hydra_config import HydraConfig

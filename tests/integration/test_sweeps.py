@@ -94,9 +94,10 @@ def test_tensorboard_hparams_list_every_job_with_its_values_and_results(cli_cwd)
         acc = read_tensorboard(job / "tensorboard")
         hparams = tensorboard_hparams(acc)
         metrics = json.loads((job / "metrics.json").read_text())
-        seen[hparams["model.hidden_dim"]] = acc.Scalars("hp_metric")[-1].value
-        assert acc.Scalars("hp_metric")[-1].value == pytest.approx(metrics["best"]["val/mse"])
-        final = acc.Scalars("final/test/mse")[-1].value
+        best = acc.Scalars("~results/best val/mse")[-1].value
+        seen[hparams["model.hidden_dim"]] = best
+        assert best == pytest.approx(metrics["best"]["val/mse"])
+        final = acc.Scalars("~results/test/mse")[-1].value
         assert final == pytest.approx(metrics["final"]["test/mse"])
     assert set(seen) == {8, 16}
 

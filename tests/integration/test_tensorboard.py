@@ -4,10 +4,13 @@ localhost port, read through the HTTP API its own pages use."""
 from __future__ import annotations
 
 import json
+import math
 import socket
+import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,9 +92,10 @@ def test_a_sweep_in_tensorboard_is_named_by_its_settings(cli_cwd):
             lr = "0.5" if "model.lr=0.5" in overrides else "0.1"
             best[f"hidden_dim={hidden},lr={lr}"] = metrics
 
-    with tensorboard(sweep / "tensorboard", runs=5) as url:
-        # The run list: one run per job, named by its swept values (and the experiment).
-        assert set(get(f"{url}/data/runs")) == LABELS | {"."}
+    with tensorboard(sweep / "tensorboard", runs=4) as url:
+        # The run list: one run per job, named by its swept values; the HParams experiment
+        # is no run of its own.
+        assert set(get(f"{url}/data/runs")) == LABELS
         scalars = get(f"{url}/data/plugin/scalars/tags")
         assert "epoch" not in {tag for tags in scalars.values() for tag in tags}
         assert all("val/mse" in scalars[label] for label in LABELS)
@@ -103,9 +107,9 @@ def test_a_sweep_in_tensorboard_is_named_by_its_settings(cli_cwd):
         assert [h["domainDiscrete"] for h in experiment["hparamInfos"]] == [[8, 16], [0.1, 0.5]]
         metrics = [(m["name"]["tag"], m["displayName"]) for m in experiment["metricInfos"]]
         assert metrics == [
-            ("hp_metric", "best val/mse"),
-            ("final/val/mse", "final val/mse"),
-            ("final/test/mse", "test/mse"),
+            ("~results/best val/mse", "best val/mse"),
+            ("~results/final val/mse", "final val/mse"),
+            ("~results/test/mse", "test/mse"),
         ]
 
         # Each trial is the job named by its settings, with its values and results.
@@ -125,5 +129,64 @@ def test_a_sweep_in_tensorboard_is_named_by_its_settings(cli_cwd):
             assert group["hparams"]["model.lr"] == float(lr)
             values = {v["name"]["tag"]: v["value"] for v in group["metricValues"]}
             recorded = best[group["name"]]
-            assert values["hp_metric"] == pytest.approx(recorded["best"]["val/mse"])
-            assert values["final/test/mse"] == pytest.approx(recorded["final"]["test/mse"])
+            best_value = values["~results/best val/mse"]
+            assert best_value == pytest.approx(recorded["best"]["val/mse"])
+            assert values["~results/test/mse"] == pytest.approx(recorded["final"]["test/mse"])
+
+
+def scalar_series(url: str, run: str, tag: str) -> dict[int, float]:
+    """{step: value} of one run's scalar tag, from the server's scalars endpoint."""
+    query = urllib.parse.urlencode({"run": run, "tag": tag})
+    return {step: value for _, step, value in get(f"{url}/data/plugin/scalars/scalars?{query}")}
+
+
+# Student's t quantile t(0.975, 2), for the 95% interval of the mean of three values.
+T_975_2 = 4.302652729911275
+
+
+def test_seed_replicates_get_a_mean_run_and_a_margin_chart(cli_cwd):
+    """2 settings x 3 seeds: each setting gets a run `<setting> (mean of 3)` whose scalars,
+    at each epoch, are the mean of its jobs' recorded values and the bounds of its 95%
+    interval; the Custom Scalars layout draws them as margin charts."""
+    args = [*SWEEP[: -len(QUIET)], *QUIET]
+    args = [a for a in args if not a.startswith("model.lr=")]
+    args = [*args, "seed=1,2,3", "trainer.max_epochs=3"]
+    result = run_cli(["seqlab-train", *args], cli_cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_sweep(cli_cwd)
+    histories: dict[str, list[list[dict]]] = {}
+    for job in sweep.iterdir():
+        if job.name.isdigit():
+            overrides = (job / ".hydra" / "overrides.yaml").read_text()
+            hidden = "16" if "model.hidden_dim=16" in overrides else "8"
+            metrics = json.loads((job / "metrics.json").read_text())
+            histories.setdefault(f"hidden_dim={hidden} (mean of 3)", []).append(metrics["history"])
+    assert {len(h) for h in histories.values()} == {3}
+
+    with tensorboard(sweep / "tensorboard", runs=8) as url:
+        runs = set(get(f"{url}/data/runs"))
+        assert set(histories) <= runs and len(runs) == 8
+        layout = get(f"{url}/data/plugin/custom_scalars/layout")
+        charts = {c["title"]: c["margin"]["series"] for c in layout["category"][0]["chart"]}
+        assert charts["val/mse"] == [
+            {
+                "value": "val/mse",
+                "lower": "~interval/val/mse/low",
+                "upper": "~interval/val/mse/high",
+            }
+        ]
+        assert "train/loss_epoch" in charts
+        for run, jobs in histories.items():
+            mean, low, high = (
+                scalar_series(url, run, tag)
+                for tag in ("val/mse", "~interval/val/mse/low", "~interval/val/mse/high")
+            )
+            assert sorted(mean) == [1, 2, 3]  # the epoch is the x axis
+            for epoch in mean:
+                values = [h[epoch - 1]["val/mse"] for h in jobs]
+                assert [h[epoch - 1]["epoch"] for h in jobs] == [epoch] * 3
+                hand = statistics.mean(values)
+                half = T_975_2 * statistics.stdev(values) / math.sqrt(3)
+                assert mean[epoch] == pytest.approx(hand, rel=1e-5)
+                assert low[epoch] == pytest.approx(hand - half, rel=1e-4, abs=1e-6)
+                assert high[epoch] == pytest.approx(hand + half, rel=1e-4, abs=1e-6)

@@ -77,10 +77,17 @@ def test_sum_run_directory_and_tensorboard(tmp_path):
 
     acc = read_tensorboard(tmp_path / "tensorboard")
     scalars = set(acc.Tags()["scalars"])
-    assert {"train/loss_step", "train/loss_epoch", "val/loss", "val/mse", "hp_metric"} <= scalars
-    # hp_metric is the best monitored value: for the regressor the MSE in original units.
+    curves = {"train/loss_step", "train/loss_epoch", "val/loss", "val/mse"}
+    assert curves | {"~results/best val/mse", "~results/final val/mse"} <= scalars
+    # The best monitored value: for the regressor the MSE in original units.
     assert metrics["monitor"] == "val/mse"
-    assert acc.Scalars("hp_metric")[-1].value == pytest.approx(metrics["best"]["val/mse"])
+    best = acc.Scalars("~results/best val/mse")[-1].value
+    assert best == pytest.approx(metrics["best"]["val/mse"])
+    # Epoch metrics at their epoch (as metrics.json counts), per-step values at the step.
+    epochs = [row["epoch"] for row in metrics["history"]]
+    assert [e.step for e in acc.Scalars("val/mse")] == epochs
+    assert [e.step for e in acc.Scalars("train/loss_epoch")] == epochs
+    assert acc.Scalars("train/loss_step")[-1].step == metrics["global_step"] - 1
     hparams = tensorboard_hparams(acc)
     assert hparams["model.hidden_dim"] == 64 and hparams["data.length"] == 4
     assert "val/predictions" in acc.Tags()["images"]

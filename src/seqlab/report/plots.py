@@ -1,12 +1,15 @@
-"""The sweep report's plots: the best monitored value against each swept axis."""
+"""The sweep report's plots: the best monitored value against each swept axis, and with
+replicates each setting's mean learning curve in its 95% band."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from seqlab.render.plots import new_figure, publish
+from seqlab.sweep.curves import Curve
 from seqlab.sweep.jobs import LEVEL, best_column, override_value, value_order
 
 Lines = dict[str, dict[Any, float]]  # label -> {x: best value}
@@ -56,6 +59,52 @@ def plot_groups(sweep_dir: Path, groups: list[Any], axes: list[str], metric: str
         publish(fig, path)
         paths.append(path)
     return paths
+
+
+def curves_path(sweep_dir: Path, metric: str) -> Path:
+    return sweep_dir / f"curves_{metric.replace('/', '_')}.png"
+
+
+def plot_curves(sweep_dir: Path, curves: dict[str, dict[str, Curve]], metric: str) -> Path | None:
+    """`curves_<metric>.png`: per setting ({label: its mean curves}), the mean of `metric`
+    by epoch with its interval as a band, on a log axis where the values span more than a
+    decade; the legend says how many jobs each mean has (at its first epoch)."""
+    lines = {label: run[metric] for label, run in curves.items() if run.get(metric)}
+    if not lines:
+        return None
+    means = [s.mean for curve in lines.values() for _, s in curve if s.n > 0]
+    # A log axis where the means span more than a decade; a band's lower bound at or below
+    # zero (few replicates, a wide interval) is then drawn down to the axis' floor.
+    log = min(means) > 0 and max(means) / min(means) > 10
+    floor = min(means) / 10 if log else -math.inf
+    fig, ax = new_figure((6.5, 4.5))
+    for label, curve in sorted(lines.items(), key=lambda kv: _sort_key(kv[0])):
+        points = [(e, s) for e, s in curve if s.n > 0]
+        (line,) = ax.plot(
+            [e for e, _ in points],
+            [s.mean for _, s in points],
+            label=f"{label} (n={points[0][1].n})",
+        )
+        banded = [(e, s) for e, s in points if s.n > 1]
+        ax.fill_between(
+            [e for e, _ in banded],
+            [max(s.low, floor) for _, s in banded],
+            [s.high for _, s in banded],
+            color=line.get_color(),
+            alpha=0.2,
+            linewidth=0,
+        )
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=floor)
+    title = f"mean {metric} by epoch, {LEVEL:.0%} interval shaded"
+    ax.set(xlabel="epoch", ylabel=metric, title=title)
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = curves_path(sweep_dir, metric)
+    publish(fig, path)
+    return path
 
 
 def _line_axis(

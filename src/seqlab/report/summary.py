@@ -17,12 +17,13 @@ from typing import Any
 
 from seqlab.files import remove_temporaries, write_text_atomic
 from seqlab.locking import DirectoryInUse, acquire, release
-from seqlab.names import COMPLETED, FAILED, UNREADABLE
+from seqlab.names import COMPLETED, FAILED, TRAIN_LOSS, UNREADABLE
 from seqlab.provenance import code_label
 from seqlab.render.tables import markdown_table, write_csv
-from seqlab.report.plots import plot_axes, plot_groups
-from seqlab.report.tensorboard_view import VIEW_DIR, write_view
+from seqlab.report.plots import plot_axes, plot_curves, plot_groups
+from seqlab.report.tensorboard_view import VIEW_DIR, setting_label, write_view
 from seqlab.search import read_results
+from seqlab.sweep.curves import averaged_jobs, mean_curves
 from seqlab.sweep.jobs import (
     LEVEL,
     REPLICATE_KEYS,
@@ -33,7 +34,7 @@ from seqlab.sweep.jobs import (
     read_jobs,
     swept_axes,
 )
-from seqlab.sweep.replicates import group_jobs, group_rows
+from seqlab.sweep.replicates import Group, group_jobs, group_rows
 
 SUMMARY_CSV, SUMMARY_MD, GROUPS_CSV = "summary.csv", "summary.md", "groups.csv"
 
@@ -182,6 +183,14 @@ def write_report(
         return _write_report(sweep_dir, jobs, metric, plots, replicate_keys)
 
 
+def _plot_curves(sweep_dir: Path, groups: list[Group], metric: str) -> list[Path]:
+    """curves_<metric>.png for the monitored metric and the training loss: each setting's
+    mean by epoch, over its finished replicates."""
+    curves = {setting_label(g): mean_curves(averaged_jobs(g.jobs)) for g in groups}
+    shown = [metric] + ([TRAIN_LOSS] if metric != TRAIN_LOSS else [])
+    return [p for m in shown if (p := plot_curves(sweep_dir, curves, m)) is not None]
+
+
 @contextlib.contextmanager
 def _sole_writer(sweep_dir: Path) -> Iterator[bool]:
     """Hold the sweep's lock while the report is written, if no other process holds it (a
@@ -213,9 +222,13 @@ def _write_report(
     if grouped:
         write_csv(sweep_dir / GROUPS_CSV, grouped, digits=6)
     markdown = summary_markdown(sweep_dir, jobs, rows, axes, metric, mode, grouped)
+    curve_plots = _plot_curves(sweep_dir, groups, metric) if plots and groups else []
+    if curve_plots:
+        links = ", ".join(f"[{p.name}]({p.name})" for p in curve_plots)
+        markdown += f"\nEach setting's mean learning curve, {LEVEL:.0%} interval shaded: {links}.\n"
     markdown += pareto_markdown(read_results(sweep_dir))
     write_text_atomic(sweep_dir / SUMMARY_MD, markdown)
-    write_view(sweep_dir, jobs, axes, metric)
+    write_view(sweep_dir, jobs, axes, metric, groups)
     if plots and groups:
         plot_groups(sweep_dir, groups, [a for a in axes if a not in replicate_keys], metric)
     elif plots:

@@ -1,19 +1,26 @@
 """A sweep as TensorBoard should show it: `<sweep>/tensorboard/`, one run per job named by
-its swept values, and an HParams experiment whose columns are the swept keys, then the
-metrics in the data's units.
+its swept values; with replicates (seeds), one more run per setting holding the mean of its
+jobs' learning curves and their 95% interval; a Custom Scalars layout with one chart per
+metric, each setting's mean as a line in its shaded interval; and an HParams experiment
+whose columns are the swept keys, then the metrics in the data's units.
 
     <sweep>/tensorboard/hidden_dim=64,lr=0.1,seed=2 -> ../4/tensorboard   (a symlink)
-    <sweep>/tensorboard/events.out.tfevents.*.seqlab-hparams              (the experiment)
+    <sweep>/tensorboard/hidden_dim=64,lr=0.1 (mean of 3)/events.out...    (the mean run)
 
 `tensorboard --logdir <sweep>/tensorboard` then lists the runs, and the HParams tab the
 trials, under those names. The jobs' own event files stay in their run directories, so a
-single job still opens on its own. Written by the sweep report (at the end of a sweep, and
-by every `seqlab-report`); no torch and no TensorFlow, only TensorBoard's protobufs.
+single job still opens on its own. The HParams experiment goes into the first job's run
+(a file of its own there): at the view's top it would be a run of its own, named `.`.
+Written by the sweep report (at the end of a sweep, and by every `seqlab-report`); no torch
+and no TensorFlow, only TensorBoard's protobufs.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import shutil
 import socket
 import time
 from collections.abc import Sequence
@@ -21,11 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.files import write_atomic
-from seqlab.sweep.jobs import Job, override_value, value_order
-from seqlab.sweep.replicates import stage_metrics
+from seqlab.names import interval_tags, logged_key, result_tag
+from seqlab.sweep.curves import Curve, averaged_jobs, mean_curves
+from seqlab.sweep.jobs import LEVEL, Job, override_value, value_order
+from seqlab.sweep.replicates import Group, stage_metrics
 
 VIEW_DIR = "tensorboard"  # in the sweep directory
 EXPERIMENT_SUFFIX = ".seqlab-hparams"
+MEAN_SUFFIX = ".seqlab-mean"
+MEAN_RUN = re.compile(r" \(mean of \d+\)$")  # a mean run's name ends so
 
 
 def short_names(axes: Sequence[str]) -> dict[str, str]:
@@ -61,19 +72,132 @@ def _shown(value: str, digits: int | None) -> str:
     return f"{number:.{digits}g}"
 
 
-def write_view(sweep_dir: Path, jobs: list[Job], axes: list[str], metric: str) -> None:
-    """`<sweep>/tensorboard/`: the jobs' TensorBoard runs named by their swept values, and
+def write_view(
+    sweep_dir: Path,
+    jobs: list[Job],
+    axes: list[str],
+    metric: str,
+    groups: Sequence[Group] | None = None,
+) -> None:
+    """`<sweep>/tensorboard/`: the jobs' TensorBoard runs named by their swept values; for
+    `groups` (settings with replicates), their mean runs and the Custom Scalars layout; and
     the HParams columns: swept keys, then best, final and test values (`write_experiment`)."""
-    if not any((sweep_dir / job.name / VIEW_DIR).is_dir() for job in jobs):
+    with_logs = [job for job in jobs if (sweep_dir / job.name / VIEW_DIR).is_dir()]
+    if not with_logs:
         return  # no job logged to TensorBoard (e.g. logger=csv)
     directory = link_runs(sweep_dir, run_labels(jobs, axes))
+    write_means(directory, groups or [], metric)
     val_metric, test_metric = stage_metrics(metric)
     metrics = [
-        ("hp_metric", f"best {metric}"),
-        (f"final/{val_metric}", f"final {val_metric}"),
-        (f"final/{test_metric}", test_metric),
+        (result_tag(f"best {metric}"), f"best {metric}"),
+        (result_tag(f"final {val_metric}"), f"final {val_metric}"),
+        (result_tag(test_metric), test_metric),
     ]
-    write_experiment(directory, jobs, axes, metrics)
+    home = sweep_dir / with_logs[0].name / VIEW_DIR
+    write_experiment(home, jobs, axes, metrics)
+    # An older report's experiment elsewhere (the view's top, another job) would compete.
+    for other in [directory, *(sweep_dir / job.name / VIEW_DIR for job in with_logs[1:])]:
+        for file in other.glob(f"events.out.tfevents.*{EXPERIMENT_SUFFIX}"):
+            file.unlink(missing_ok=True)
+
+
+def setting_label(group: Group) -> str:
+    """`hidden_dim=64,lr=0.1`: a setting by its swept values, short names as the runs'."""
+    names = short_names(list(group.settings))
+    return ",".join(f"{names[k]}={v}" for k, v in group.settings.items()) or "all jobs"
+
+
+def mean_run_name(group: Group) -> str:
+    """`hidden_dim=64,lr=0.1 (mean of 3)`: the setting, and how many jobs its mean has."""
+    return f"{setting_label(group)} (mean of {len(averaged_jobs(group.jobs))})".replace("/", "_")
+
+
+def write_means(view: Path, groups: Sequence[Group], monitor: str) -> list[Path]:
+    """A run per setting with two or more finished replicates, `<setting> (mean of n)`:
+    at each epoch, for every epoch metric, the mean over the jobs that reached it (under
+    the jobs' own tag, so it shares their charts), its interval's bounds (seqlab.names.
+    interval_tags) and how many jobs it averages. The first also holds the Custom Scalars
+    layout. Mean runs of settings no longer there are removed."""
+    curves = {
+        mean_run_name(g): mean_curves(averaged_jobs(g.jobs), LEVEL)
+        for g in groups
+        if len(averaged_jobs(g.jobs)) >= 2
+    }
+    for entry in view.iterdir():
+        if MEAN_RUN.search(entry.name) and entry.name not in curves and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+    written = []
+    tags = sorted(
+        {logged_key(m) for run in curves.values() for m in run}, key=_chart_order(monitor)
+    )
+    for i, (name, run) in enumerate(curves.items()):
+        events = _mean_events(run)
+        if i == 0:
+            events.append(_layout_event(tags))
+        written.append(_write_events(view / name, events, MEAN_SUFFIX))
+    return written
+
+
+def _chart_order(monitor: str) -> Any:
+    """Charts with the monitored metric first, then validation, then training metrics."""
+
+    def key(tag: str) -> tuple:
+        return (tag != monitor, not tag.startswith("val/"), tag)
+
+    return key
+
+
+def _mean_events(curves: dict[str, Curve]) -> list[Any]:
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    now = time.time()
+    by_epoch: dict[int, list[Any]] = {}
+    for name, curve in curves.items():
+        tag = logged_key(name)
+        low_tag, high_tag = interval_tags(tag)
+        for epoch, summary in curve:
+            values = by_epoch.setdefault(epoch, [])
+            if summary.n == 0:
+                continue
+            values.append(Summary.Value(tag=tag, simple_value=summary.mean))
+            if not math.isnan(summary.low):
+                values.append(Summary.Value(tag=low_tag, simple_value=summary.low))
+                values.append(Summary.Value(tag=high_tag, simple_value=summary.high))
+            values.append(Summary.Value(tag=f"{low_tag[:-4]}/jobs", simple_value=summary.n))
+    return [
+        Event(wall_time=now, step=epoch, summary=Summary(value=values))
+        for epoch, values in sorted(by_epoch.items())
+        if values
+    ]
+
+
+def _layout_event(tags: Sequence[str]) -> Any:
+    """TensorBoard's Custom Scalars layout: one margin chart per metric, which draws every
+    mean run's mean as a line inside its interval."""
+    from tensorboard.compat.proto import tensor_pb2, tensor_shape_pb2, types_pb2
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.plugins.custom_scalar import layout_pb2, metadata
+
+    charts = []
+    for tag in tags:
+        low, high = interval_tags(tag)
+        series = layout_pb2.MarginChartContent.Series(value=tag, lower=low, upper=high)
+        charts.append(
+            layout_pb2.Chart(title=tag, margin=layout_pb2.MarginChartContent(series=[series]))
+        )
+    title = f"mean of the seeds, {LEVEL:.0%} interval"
+    layout = layout_pb2.Layout(category=[layout_pb2.Category(title=title, chart=charts)])
+    tensor = tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_STRING,
+        tensor_shape=tensor_shape_pb2.TensorShapeProto(),
+        string_val=[layout.SerializeToString()],
+    )
+    value = Summary.Value(
+        tag=metadata.CONFIG_SUMMARY_TAG, metadata=metadata.create_summary_metadata(), tensor=tensor
+    )
+    return Event(wall_time=time.time(), step=0, summary=Summary(value=[value]))
 
 
 def link_runs(sweep_dir: Path, labels: dict[str, str]) -> Path:
@@ -103,7 +227,6 @@ def write_experiment(
     from tensorboard.compat.proto.event_pb2 import Event
     from tensorboard.compat.proto.summary_pb2 import Summary
     from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
-    from tensorboard.summary.writer.record_writer import RecordWriter
 
     names = short_names(axes)
     experiment = api_pb2.Experiment(
@@ -125,26 +248,38 @@ def write_experiment(
     value = Summary.Value(
         tag=metadata.EXPERIMENT_TAG, metadata=metadata.create_summary_metadata(content)
     )
-    old = list(view.glob(f"events.out.tfevents.*{EXPERIMENT_SUFFIX}"))
-    # A new file name (TensorBoard's server reads each event file once, to its end), filled
-    # atomically; the old experiment goes only once the new one is in place.
+    _write_events(
+        view, [Event(wall_time=time.time(), summary=Summary(value=[value]))], EXPERIMENT_SUFFIX
+    )
+
+
+def _write_events(directory: Path, events: Sequence[Any], suffix: str) -> Path:
+    """`events` in a new event file `*<suffix>` of `directory`, which replaces the ones
+    with that suffix there. A new file name, since TensorBoard's server reads each event
+    file once, to its end; filled atomically; the old file goes only once the new one is
+    in place."""
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    directory.mkdir(parents=True, exist_ok=True)
+    old = list(directory.glob(f"events.out.tfevents.*{suffix}"))
     now = time.time()
     name = f"events.out.tfevents.{int(now):010d}.{socket.gethostname()}.{os.getpid()}"
-    path = view / f"{name}{EXPERIMENT_SUFFIX}"
-    events = [
-        Event(wall_time=now, file_version="brain.Event:2"),
-        Event(wall_time=now, summary=Summary(value=[value])),
-    ]
+    path = directory / f"{name}{suffix}"
+    if path.exists():  # a second report within the same second, by this process
+        path = directory / f"{name}.{time.monotonic_ns()}{suffix}"
+    head = Event(wall_time=now, file_version="brain.Event:2")
 
     def write(f: Any) -> None:
         records = RecordWriter(f)
-        for event in events:
+        for event in [head, *events]:
             records.write(event.SerializeToString())
 
     write_atomic(path, write)
     for file in old:
         if file != path:
             file.unlink(missing_ok=True)
+    return path
 
 
 def _hparam_info(axis: str, shown: str, jobs: Sequence[Job]) -> Any:

@@ -26,6 +26,7 @@ def test_summary_files(sweep):
     assert "Fixed: `experiment=tutorial_sum`" in md
     for axis in ("model.hidden_dim", "model.lr"):
         assert (sweep / f"plot_{axis}.png").stat().st_size > 1000
+    assert not list(sweep.glob("curves_*.png"))  # no replicates, no mean curves
 
 
 def test_report_leads_with_the_grouped_table(tmp_path):
@@ -47,6 +48,10 @@ def test_report_leads_with_the_grouped_table(tmp_path):
         assert len(list(csv.DictReader(f))) == 6  # one row per job, as without replicates
     assert (sweep / "plot_model.hidden_dim.png").stat().st_size > 1000
     assert not (sweep / "plot_seed.png").exists()
+    # Each setting's mean learning curve, linked from summary.md.
+    for name in ("curves_val_loss.png", "curves_train_loss.png"):
+        assert (sweep / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"[{name}]({name})" in md
 
 
 def test_the_report_warns_when_jobs_ran_different_code(tmp_path):
