@@ -9,7 +9,7 @@ import pytest
 from seqlab.report.summary import write_report
 from seqlab.sweep.jobs import read_jobs, swept_axes
 from seqlab.sweep.replicates import group_jobs
-from tests.conftest import big_sweep, replicated
+from tests.conftest import QUIET, big_sweep, replicated, run_cli
 
 
 def test_cli_errors_and_output(sweep, tmp_path):
@@ -62,3 +62,36 @@ def test_48_job_report(tmp_path):
     sweep = big_sweep(tmp_path)
     script = Path(sys.executable).parent / "seqlab-report"
     subprocess.run([str(script), str(sweep)], check=True, capture_output=True)
+
+
+def test_compare_two_real_sweeps_that_differ_in_one_settings_values(tmp_path):
+    """The grid of hidden_dim 8, 16 against one of 16, 32, two seeds each: hidden_dim=16 is
+    in both, with the same seeds and code, so the same numbers: tied, difference 0."""
+    tiny = ["experiment=tutorial_sum", "data.n=200", "data.n_val=50", "data.n_test=50"]
+    tiny += ["trainer.max_epochs=2", "seed=1,2", *QUIET]
+    sweeps = {}
+    for name, hidden in (("a", "8,16"), ("b", "16,32")):
+        sweeps[name] = tmp_path / name
+        args = ["-m", *tiny, f"model.hidden_dim={hidden}", f"hydra.sweep.dir={sweeps[name]}"]
+        done = run_cli(["seqlab-train", *args], tmp_path)
+        assert done.returncode == 0, done.stderr[-3000:]
+    script = Path(sys.executable).parent / "seqlab-report"
+    out = tmp_path / "compared.md"
+    result = subprocess.run(
+        [str(script), "--compare", str(sweeps["a"]), str(sweeps["b"]), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Comparison: {out}" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == (
+        "B against A, best val/mse: 0 better, 0 worse, 1 tied, of 1 settings in both; "
+        "1 only in A, 1 only in B"
+    )
+    text = out.read_text()
+    [row] = [line for line in text.splitlines() if line.startswith("| 16 |")]
+    assert row.endswith("| 0 | yes | tied |"), row
+    assert "Only in A: model.hidden_dim=8." in text and "Only in B: model.hidden_dim=32." in text
+    assert text.count(", ran `") == 2  # the code each sweep ran
+    bad = subprocess.run([str(script)], capture_output=True, text=True)
+    assert bad.returncode == 2 and "give one sweep directory, or --compare A B" in bad.stderr
