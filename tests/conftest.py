@@ -25,6 +25,8 @@ QUIET = [
     "callbacks.model_summary=null",
     "threads=1",
 ]
+# A search without its confirmation stage (conf/hparams_search/sum_optuna.yaml has one).
+NO_CONFIRM = ["hydra.sweeper.confirm.top_k=0", "hydra.sweeper.confirm.seeds=0"]
 # A sum regressor small enough to train in a second or two.
 SMALL_SUM = [
     "experiment=sum",

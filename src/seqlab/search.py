@@ -55,6 +55,9 @@ class SearchSettings:
     # `objectives` for a multi-objective study.
     objectives: tuple[tuple[str, str], ...]
     max_failure_rate: float
+    # The best settings re-run after the trials, and the fresh seeds each gets (0: none).
+    confirm_top_k: int = 0
+    confirm_seeds: int = 0
 
     @property
     def directions(self) -> list[str]:
@@ -91,6 +94,21 @@ class SearchSettings:
                 f"{name}.sampler=cmaes: it optimises one objective; with {name}.objectives "
                 "allowed: tpe, random, grid"
             )
+        confirm = sweeper.get("confirm") or {}
+        top_k, seeds = confirm.get("top_k", 0), confirm.get("seeds", 0)
+        for key, value in (("top_k", top_k), ("seeds", seeds)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{name}.confirm.{key}={value}: allowed: a whole number >= 0")
+        if (top_k == 0) != (seeds == 0) or seeds == 1:
+            raise ConfigError(
+                f"{name}.confirm.top_k={top_k} and {name}.confirm.seeds={seeds}: give both "
+                "(top_k >= 1 settings, seeds >= 2 each, for an interval), or neither"
+            )
+        if top_k and len(objectives) > 1:
+            raise ConfigError(
+                f"{name}.confirm: a multi-objective study has a Pareto front, not a winner to "
+                "confirm; leave confirm unset"
+            )
         return cls(
             study_name=str(sweeper.get("study_name") or "seqlab"),
             n_trials=sweeper.n_trials,
@@ -99,6 +117,8 @@ class SearchSettings:
             pruner=str(sweeper.pruner),
             objectives=objectives,
             max_failure_rate=float(rate),
+            confirm_top_k=top_k,
+            confirm_seeds=seeds,
         )
 
 

@@ -26,7 +26,7 @@ import pytest
 
 from seqlab.checkpoints.resuming import latest_checkpoint
 from seqlab.search import STUDY_FILE
-from tests.conftest import QUIET, SMALL_SUM, run_cli, start_cli
+from tests.conftest import NO_CONFIRM, QUIET, SMALL_SUM, run_cli, start_cli
 from tests.integration.conftest import assert_intact, job_dirs
 
 # A run that trains as long as its `trainer.max_epochs` says (its epochs take a few
@@ -324,6 +324,7 @@ def test_two_processes_on_one_run_cannot_write_it_at_once(tmp_path):
 
 SEARCH = [
     "hparams_search=sum_optuna",
+    *NO_CONFIRM,
     *SMALL_SUM,
     *QUIET,
     "trainer.max_epochs=2",

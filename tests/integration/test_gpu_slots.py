@@ -20,7 +20,7 @@ import pytest
 
 from seqlab.config import available_cores
 from seqlab.locking import LOCK_FILE
-from tests.conftest import QUIET, SMALL_SUM, run_cli, start_cli
+from tests.conftest import NO_CONFIRM, QUIET, SMALL_SUM, run_cli, start_cli
 from tests.integration.conftest import job_dirs
 
 # Each job its own process, which starts as any seqlab-train does (seconds of imports).
@@ -125,6 +125,7 @@ def test_search_trials_in_flight_share_the_slots(tmp_path):
     sweep = tmp_path / "search"
     args = [
         "hparams_search=sum_optuna",
+        *NO_CONFIRM,
         *STEADY,
         *SLOTS,
         "trainer.max_epochs=2",

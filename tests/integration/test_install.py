@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from seqlab import names
-from tests.conftest import QUIET, REPO, SMALL_SUM
+from tests.conftest import NO_CONFIRM, QUIET, REPO, SMALL_SUM
 
 PLUGINS = {
     "hydra_plugins.seqlab_sweepers.basic.SeqlabBasicSweeper",
@@ -89,7 +89,7 @@ def check_commands(venv: Venv) -> None:
     sweep = venv.run("seqlab-train", "-m", *small, "model.hidden_dim=4,8")
     assert sweep.returncode == 0, sweep.stderr[-3000:]
     search = venv.run(
-        "seqlab-train", "hparams_search=sum_optuna", *small, "hydra.sweeper.n_trials=2"
+        "seqlab-train", "hparams_search=sum_optuna", *small, "hydra.sweeper.n_trials=2", *NO_CONFIRM
     )
     assert search.returncode == 0, search.stderr[-3000:]
     outputs = venv.elsewhere / "outputs"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -17,12 +18,13 @@ import yaml
 
 from seqlab.search import STUDY_FILE
 from seqlab.sweep.jobs import job_directories
-from tests.conftest import QUIET, REPO, assert_run_contract, run_cli
+from tests.conftest import NO_CONFIRM, QUIET, REPO, assert_run_contract, run_cli
 from tests.integration.conftest import job_dirs, only_sweep
 
 # A small sum regressor: a trial takes about a second.
 SEARCH = [
     "hparams_search=sum_optuna",
+    *NO_CONFIRM,
     "data.n=256",
     "data.n_val=64",
     "data.n_test=64",
@@ -363,3 +365,39 @@ def test_unknown_or_bad_sweeper_keys_write_nothing(cli_cwd, override, message):
     if "no such key" in message:  # refused before the sweep directory exists
         assert not list((cli_cwd / "outputs").glob("multiruns/*/*"))
     assert not list((cli_cwd / "outputs").glob("multiruns/*/*/0"))
+
+
+def test_the_best_settings_are_confirmed_over_fresh_seeds(cli_cwd):
+    """6 trials, then the best 2 settings with 3 fresh seeds each: 6 ordinary jobs (no
+    trials of the study) after the trials'; optimization_results.yaml and summary.md name
+    the setting with the best mean over them, with its interval."""
+    confirm = ["hydra.sweeper.confirm.top_k=2", "hydra.sweeper.confirm.seeds=3"]
+    args = [*SEARCH, "hydra.sweeper.n_trials=6", "hydra.sweeper.pruner=none", *confirm]
+    result = run_cli(["seqlab-train", *args], cli_cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_sweep(cli_cwd)
+    assert len(load(sweep).trials) == 6  # the confirmation runs are no trials
+    results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    confirmed = results["confirmed"]
+    assert confirmed["jobs"] == [str(n) for n in range(6, 12)]
+    trials_seed = yaml.safe_load((sweep / "0" / ".hydra" / "config.yaml").read_text())["seed"]
+    assert confirmed["seeds"] == [trials_seed + 1, trials_seed + 2, trials_seed + 3]  # fresh
+    # By hand: each setting's mean over its three confirmation jobs, best first.
+    by_setting: dict[tuple, list[float]] = {}
+    for name in confirmed["jobs"]:
+        overrides = yaml.safe_load((sweep / name / ".hydra" / "overrides.yaml").read_text())
+        assert not any(o.startswith("trial.") for o in overrides)
+        setting = tuple(o for o in overrides if o.split("=")[0] in results["best_params"])
+        metrics = json.loads((sweep / name / "metrics.json").read_text())
+        by_setting.setdefault(setting, []).append(metrics["best"]["val/mse"])
+    assert sorted(len(v) for v in by_setting.values()) == [3, 3]
+    means = sorted(statistics.mean(v) for v in by_setting.values())
+    assert confirmed["best_mean"] == pytest.approx(means[0])
+    low, high = confirmed["best_interval"]
+    assert low < confirmed["best_mean"] < high
+    assert confirmed["tied"] == (confirmed["settings"][1]["rank"] == "tied")
+    summary = (sweep / "summary.md").read_text()
+    title, confirmation = summary.split("\n", 1)
+    assert confirmation.lstrip().startswith("## Confirmed over seeds: the best 2 setting(s)")
+    assert f"mean {confirmed['best_mean']:.4g} [{low:.4g}, {high:.4g}]" in summary
+    assert "## The study's trials" in summary and "12 jobs" not in summary

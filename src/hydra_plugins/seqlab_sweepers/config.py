@@ -23,6 +23,16 @@ class SeqlabBasicSweeperConf:
 
 
 @dataclass
+class ConfirmConf:
+    """After the trials, re-run the best `top_k` settings with `seeds` fresh seeds each, as
+    ordinary jobs of the sweep: the winner is the setting with the best mean over them.
+    0 and 0: no confirmation."""
+
+    top_k: int = 0
+    seeds: int = 0
+
+
+@dataclass
 class SeqlabOptunaSweeperConf:
     """An Optuna study whose trials are the sweep's jobs (docs/search.md)."""
 
@@ -49,6 +59,7 @@ class SeqlabOptunaSweeperConf:
     max_failure_rate: float = 0.0
     # {key: search space}: choice(...), range(...), interval(...), in Hydra's syntax.
     params: dict[str, str] | None = field(default_factory=dict)
+    confirm: ConfirmConf = field(default_factory=ConfirmConf)
 
 
 def store() -> None:

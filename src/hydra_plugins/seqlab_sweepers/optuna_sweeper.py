@@ -101,8 +101,93 @@ class SeqlabOptunaSweeper(Sweeper):
                 thread.join()
         if run.error is not None:
             raise run.error
-        _write_results(study, sweep_dir, settings, run.stopped)
+        confirmed = None
+        if settings.confirm_top_k and run.stopped is None:
+            confirmed = self._confirm(study, settings, fixed, run.next_job)
+        _write_results(study, sweep_dir, settings, run.stopped, confirmed)
         return None
+
+    def _confirm(
+        self, study: Any, settings: Any, fixed: list[str], first_job: int
+    ) -> dict[str, Any] | None:
+        """The confirmation stage: the best `confirm.top_k` settings of the finished
+        trials, each run again with `confirm.seeds` fresh seeds (the config's seed + 1,
+        + 2, ...) as ordinary jobs numbered after the trials' (no trials of the study:
+        nothing is pruned). Their mean, interval and ties, as optimization_results.yaml
+        gives them under `confirmed`. A resumed sweep launches the same jobs in the same
+        directories, where finished ones are not trained again."""
+        from seqlab.rundir import read_metrics
+        from seqlab.sweep.jobs import Job
+        from seqlab.sweep.replicates import group_jobs
+
+        metric, direction = settings.objectives[0]
+        top = _top_settings(study, settings.confirm_top_k, direction)
+        if not top:
+            log.warning("study %s: no trial completed, nothing to confirm", study.study_name)
+            return None
+        base = int(self.config.get("seed") or 0)
+        seeds = [base + i for i in range(1, settings.confirm_seeds + 1)]
+        # The seed is the confirmation's to set, whatever the trials had.
+        kept = [o for o in fixed if o.split("=", 1)[0].lstrip("+~") != "seed"]
+        batch = [[*kept, *_overrides(params), f"seed={seed}"] for params in top for seed in seeds]
+        log.info(
+            "confirming the best %d setting(s) with seeds %s: jobs %d-%d",
+            len(top),
+            ",".join(map(str, seeds)),
+            first_job,
+            first_job + len(batch) - 1,
+        )
+        results = self.launcher.launch(batch, initial_job_idx=first_job)
+        sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
+        jobs = []
+        for num, (overrides, result) in enumerate(zip(batch, results, strict=True), first_job):
+            run_dir = (
+                Path(result.hydra_cfg.hydra.runtime.output_dir)
+                if result.hydra_cfg is not None
+                else self.job_dir(overrides, num)
+            )
+            given = dict(o.split("=", 1) for o in overrides)
+            name = run_dir.resolve().relative_to(sweep_dir).as_posix()
+            jobs.append(Job(name, given, read_metrics(run_dir)))
+        keys = [*top[0], "seed"]
+        mode = "min" if direction == "minimize" else "max"
+        groups = group_jobs(jobs, keys, metric, mode) or []
+        summaries = [
+            {
+                "params": {k: _typed(g.settings[k]) for k in top[0]},
+                "n": g.best.n,
+                "mean": g.best.mean,
+                "interval": [g.best.low, g.best.high],
+                "rank": g.rank,
+            }
+            for g in groups
+        ]
+        best = summaries[0] if summaries and summaries[0]["rank"] == "best" else None
+        confirmed: dict[str, Any] = {
+            "top_k": settings.confirm_top_k,
+            "seeds": seeds,
+            "metric": metric,
+            "jobs": [job.name for job in jobs],
+            "settings": summaries,
+        }
+        if best is not None:
+            tied = [s["params"] for s in summaries[1:] if s["rank"] == "tied"]
+            confirmed.update(
+                best_params=best["params"],
+                best_mean=best["mean"],
+                best_interval=best["interval"],
+                tied=bool(tied),
+                tied_with=tied,
+            )
+            log.info(
+                "confirmed best: %s, mean %s = %s over %d seeds%s",
+                best["params"],
+                metric,
+                best["mean"],
+                best["n"],
+                f", tied with {len(tied)} other(s)" if tied else "",
+            )
+        return confirmed
 
     def job_dir(self, overrides: list[str], job: int) -> Path:
         """The job's directory: Hydra's hydra.sweep.dir/hydra.sweep.subdir for it."""
@@ -273,6 +358,30 @@ def _finished(study: Any) -> list:
     return [t for t in trials if not t.user_attrs.get(INTERRUPTED_ATTR)]
 
 
+def _top_settings(study: Any, k: int, direction: str) -> list[dict]:
+    """The params of the best `k` distinct settings among the completed trials, best
+    first."""
+    done = study.get_trials(deepcopy=False, states=(_state("COMPLETE"),))
+    ranked = sorted(done, key=lambda t: t.value if direction == "minimize" else -t.value)
+    top: list[dict] = []
+    for trial in ranked:
+        if trial.params not in top:
+            top.append(dict(trial.params))
+        if len(top) == k:
+            break
+    return top
+
+
+def _typed(text: str) -> Any:
+    """An override's value as YAML reads it (a number stays a number)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
 def _first_values(space: dict) -> dict:
     """A value from each distribution, to compose one trial's config with."""
     from optuna.distributions import CategoricalDistribution
@@ -293,10 +402,17 @@ def _quoted(text: str) -> str:
     return text if plain else "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _write_results(study: Any, sweep_dir: Path, settings: Any, stopped: str | None) -> None:
+def _write_results(
+    study: Any,
+    sweep_dir: Path,
+    settings: Any,
+    stopped: str | None,
+    confirmed: dict[str, Any] | None = None,
+) -> None:
     """optimization_results.yaml: the best trial's settings and value (as Hydra's own
     Optuna sweeper wrote it), or for several objectives the Pareto front; why the study
-    stopped early, if it did; and a line in the log."""
+    stopped early, if it did; the confirmation stage's result, if it ran; and a line in
+    the log."""
     objectives = {metric: d for metric, d in settings.objectives}
     results: dict[str, Any] = {"name": "optuna", "objectives": objectives}
     if stopped:
@@ -332,4 +448,6 @@ def _write_results(study: Any, sweep_dir: Path, settings: Any, stopped: str | No
                 best.params,
                 best.value,
             )
+    if confirmed is not None:
+        results["confirmed"] = confirmed
     write_text_atomic(sweep_dir / RESULTS_FILE, OmegaConf.to_yaml(results))

@@ -136,6 +136,43 @@ def _summary_header(
     return text
 
 
+def confirmation_markdown(jobs: list[Job], results: dict[str, Any], metric: str, mode: str) -> str:
+    """A search's confirmation stage (optimization_results.yaml's `confirmed`) as the first
+    section of summary.md: its jobs grouped by setting, with mean, interval and ties; ""
+    for a sweep without one."""
+    confirmed = results.get("confirmed") or {}
+    names = set(confirmed.get("jobs") or [])
+    ours = [job for job in jobs if job.name in names]
+    if not ours:
+        return ""
+    axes = [*(confirmed.get("settings") or [{}])[0].get("params", {}), "seed"]
+    groups = group_jobs(
+        ours, [a for a in axes if a in swept_axes(ours) or a == "seed"], metric, mode
+    )
+    rows = group_rows(groups or [], metric)
+    seeds = ", ".join(map(str, confirmed.get("seeds", [])))
+    text = [
+        "",
+        f"## Confirmed over seeds: the best {confirmed.get('top_k')} setting(s), seeds {seeds}",
+        "",
+        f"The study's best settings, each run again with fresh seeds as ordinary jobs "
+        f"({len(ours)} jobs); ranked by the mean of their best `{metric}` ({mode}imised). "
+        f"`tied`: the setting's {LEVEL:.0%} interval overlaps the best's.",
+    ]
+    if "best_params" in confirmed:
+        best = " ".join(f"`{k}={v}`" for k, v in confirmed["best_params"].items())
+        low, high = confirmed["best_interval"]
+        verdict = (
+            f"tied with {len(confirmed['tied_with'])} other setting(s)"
+            if confirmed.get("tied")
+            else "ahead of the others"
+        )
+        text.append(
+            f"Best: {best}, mean {confirmed['best_mean']:.4g} [{low:.4g}, {high:.4g}]; {verdict}."
+        )
+    return "\n".join([*text, "", markdown_table(rows, list(rows[0])) if rows else "", ""])
+
+
 def pareto_markdown(results: dict[str, Any]) -> str:
     """A multi-objective study's Pareto front (optimization_results.yaml) as a section of
     summary.md: the trials no other trial beats on every objective; "" for other sweeps."""
@@ -213,22 +250,36 @@ def _write_report(
     plots: bool,
     replicate_keys: Sequence[str],
 ) -> Path:
-    axes = swept_axes(jobs)
     metric, mode = monitor_of(jobs, metric)
+    results = read_results(sweep_dir)
+    every_job, every_axis = jobs, swept_axes(jobs)
+    write_csv(sweep_dir / SUMMARY_CSV, summary_rows(jobs, every_axis, metric), digits=6)
+    # A search's confirmation stage leads, and the tables after it are its trials'; the
+    # TensorBoard view and the mean curves show the confirmation's replicates.
+    confirmation = confirmation_markdown(jobs, results, metric, mode)
+    confirming = [j for j in jobs if j.name in set(results.get("confirmed", {}).get("jobs", []))]
+    if confirmation:
+        jobs = [job for job in jobs if job not in confirming]
+    axes = swept_axes(jobs)
     rows = summary_rows(jobs, axes, metric)
-    write_csv(sweep_dir / SUMMARY_CSV, rows, digits=6)
     groups = group_jobs(jobs, axes, metric, mode, replicate_keys)
     grouped = group_rows(groups, metric) if groups else None
     if grouped:
         write_csv(sweep_dir / GROUPS_CSV, grouped, digits=6)
     markdown = summary_markdown(sweep_dir, jobs, rows, axes, metric, mode, grouped)
-    curve_plots = _plot_curves(sweep_dir, groups, metric) if plots and groups else []
+    replicated = groups
+    if confirmation:  # after the title line
+        title, _, rest = markdown.partition("\n")
+        trials = "\n## The study's trials\n"
+        markdown = f"{title}\n{confirmation}{trials}{rest}"
+        replicated = group_jobs(confirming, swept_axes(confirming), metric, mode, replicate_keys)
+    curve_plots = _plot_curves(sweep_dir, replicated, metric) if plots and replicated else []
     if curve_plots:
         links = ", ".join(f"[{p.name}]({p.name})" for p in curve_plots)
         markdown += f"\nEach setting's mean learning curve, {LEVEL:.0%} interval shaded: {links}.\n"
-    markdown += pareto_markdown(read_results(sweep_dir))
+    markdown += pareto_markdown(results)
     write_text_atomic(sweep_dir / SUMMARY_MD, markdown)
-    write_view(sweep_dir, jobs, axes, metric, groups)
+    write_view(sweep_dir, every_job, every_axis, metric, replicated)
     if plots and groups:
         plot_groups(sweep_dir, groups, [a for a in axes if a not in replicate_keys], metric)
     elif plots:

@@ -61,7 +61,9 @@ def run_labels(jobs: Sequence[Job], axes: Sequence[str]) -> dict[str, str]:
 
 
 def _label(job: Job, axes: Sequence[str], names: dict[str, str], digits: int | None) -> str:
-    parts = [f"{names[a]}={_shown(job.overrides.get(a, ''), digits)}" for a in axes]
+    # A key the job did not set (a search's trials have no seed, its confirmation has) is
+    # left out of its name.
+    parts = [f"{names[a]}={_shown(job.overrides[a], digits)}" for a in axes if a in job.overrides]
     return (",".join(parts) or f"job {job.name}").replace("/", "_")
 
 
@@ -104,7 +106,8 @@ def write_view(
 def setting_label(group: Group) -> str:
     """`hidden_dim=64,lr=0.1`: a setting by its swept values, short names as the runs'."""
     names = short_names(list(group.settings))
-    return ",".join(f"{names[k]}={v}" for k, v in group.settings.items()) or "all jobs"
+    shown = (f"{names[k]}={_shown(v, 4)}" for k, v in group.settings.items())
+    return ",".join(shown) or "all jobs"
 
 
 def mean_run_name(group: Group) -> str:
