@@ -23,6 +23,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import yaml
 
 from seqlab.checkpoints.resuming import latest_checkpoint
 from seqlab.search import STUDY_FILE
@@ -331,6 +332,36 @@ SEARCH = [
     "hydra.sweeper.sampler=random",
     "hydra.sweeper.pruner=none",
 ]
+
+
+@pytest.mark.slow
+def test_a_search_killed_in_its_confirmation_stage_resumes_it(tmp_path):
+    """3 trials, then the best setting with 2 fresh seeds (jobs 3 and 4); the sweep is
+    killed while job 3 trains. resume= carries job 3 on from its checkpoint, runs job 4,
+    and names the confirmed best."""
+    sweep = tmp_path / "study"
+    args = [
+        *[a for a in SEARCH if a not in NO_CONFIRM and not a.startswith("trainer.max_epochs")],
+        *[a for a in STEADY if a not in SEARCH],
+        "trainer.max_epochs=400",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.confirm.top_k=1",
+        "hydra.sweeper.confirm.seeds=2",
+    ]
+    first = start_cli(["seqlab-train", *args, f"hydra.sweep.dir={sweep}"], tmp_path)
+    try:
+        wait_for(lambda: (sweep / "3" / "checkpoints" / "last.ckpt").exists(), 300, first)
+    finally:
+        kill(first)
+    assert not (sweep / "4").exists()
+    done = run_cli(["seqlab-train", *args, f"resume={sweep}"], tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [metrics(sweep / str(n))["attempts"] for n in range(5)] == [1, 1, 1, 2, 1]
+    assert metrics(sweep / "3")["resumed_from"] == "checkpoints/last.ckpt"
+    assert all(metrics(sweep / str(n))["status"] == "completed" for n in range(5))
+    confirmed = yaml.safe_load((sweep / "optimization_results.yaml").read_text())["confirmed"]
+    assert confirmed["jobs"] == ["3", "4"] and confirmed["settings"][0]["n"] == 2
+    assert "best_params" in confirmed
 
 
 @pytest.mark.slow
