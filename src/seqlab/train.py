@@ -62,6 +62,7 @@ from seqlab.rundir import (
     remove_stale_temporaries,
 )
 from seqlab.sweep.gpu_slots import job_slot
+from seqlab.sweep.jobs import best_column
 from seqlab.trust import check_trusted_targets
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,7 @@ def _fit_and_test(
     summary = _summary(run, final, run_dir)
     # TensorBoard's HParams columns: the best monitored value, the final and test values.
     monitor = run.history.monitor
-    hp_metrics = {result_tag(f"best {monitor}"): summary["best"].get(monitor, math.nan)}
+    hp_metrics = {result_tag(best_column(monitor)): summary["best"].get(monitor, math.nan)}
     hp_metrics.update({result_tag(final_name(k)): v for k, v in final.items()})
     log_hparams(run.trainer, params, hp_metrics)
     if resume_from:

@@ -116,8 +116,7 @@ class SeqlabOptunaSweeper(Sweeper):
         nothing is pruned). Their mean, interval and ties, as optimization_results.yaml
         gives them under `confirmed`. A resumed sweep launches the same jobs in the same
         directories, where finished ones are not trained again."""
-        from seqlab.rundir import read_metrics
-        from seqlab.sweep.jobs import Job
+        from seqlab.sweep.jobs import read_jobs
         from seqlab.sweep.replicates import group_jobs
 
         metric, direction = settings.objectives[0]
@@ -139,22 +138,21 @@ class SeqlabOptunaSweeper(Sweeper):
         )
         results = self.launcher.launch(batch, initial_job_idx=first_job)
         sweep_dir = Path(self.config.hydra.sweep.dir).resolve()
-        jobs = []
-        for num, (overrides, result) in enumerate(zip(batch, results, strict=True), first_job):
-            run_dir = (
-                Path(result.hydra_cfg.hydra.runtime.output_dir)
-                if result.hydra_cfg is not None
-                else self.job_dir(overrides, num)
-            )
-            given = dict(o.split("=", 1) for o in overrides)
-            name = run_dir.resolve().relative_to(sweep_dir).as_posix()
-            jobs.append(Job(name, given, read_metrics(run_dir)))
-        keys = [*top[0], "seed"]
+        ran = zip(batch, results, strict=True)
+        names = {
+            self.run_dir(result, overrides, num).resolve().relative_to(sweep_dir).as_posix()
+            for num, (overrides, result) in enumerate(ran, first_job)
+        }
+        jobs = [job for job in read_jobs(sweep_dir) if job.name in names]
         mode = "min" if direction == "minimize" else "max"
-        groups = group_jobs(jobs, keys, metric, mode) or []
+        groups = group_jobs(jobs, [*top[0], "seed"], metric, mode) or []
+        # Each group's setting as the study gave it (numbers as numbers), by its overrides.
+        by_overrides = {tuple(_overrides(params)): params for params in top}
         summaries = [
             {
-                "params": {k: _typed(g.settings[k]) for k in top[0]},
+                "params": by_overrides.get(
+                    tuple(f"{k}={g.settings[k]}" for k in top[0]), dict(g.settings)
+                ),
                 "n": g.best.n,
                 "mean": g.best.mean,
                 "interval": [g.best.low, g.best.high],
@@ -188,6 +186,15 @@ class SeqlabOptunaSweeper(Sweeper):
                 f", tied with {len(tied)} other(s)" if tied else "",
             )
         return confirmed
+
+    def run_dir(self, result: Any, overrides: list[str], job: int) -> Path:
+        """Where a job wrote: the directory its launcher ran it in (Hydra's
+        `hydra.runtime.output_dir`), or for a job that returned no config of its own (a
+        SLURM job that ended without a result) the one Hydra names for it. Not
+        thread-safe (job_dir)."""
+        if result.hydra_cfg is not None:
+            return Path(result.hydra_cfg.hydra.runtime.output_dir)
+        return self.job_dir(overrides, job)
 
     def job_dir(self, overrides: list[str], job: int) -> Path:
         """The job's directory: Hydra's hydra.sweep.dir/hydra.sweep.subdir for it."""
@@ -251,13 +258,8 @@ class _TrialRunner:
                 return
 
     def _run_dir(self, result: Any, overrides: list[str], job: int) -> Path:
-        """Where the trial's job wrote: the directory its launcher ran it in (Hydra's
-        `hydra.runtime.output_dir`), or for a job that returned no config of its own (a
-        SLURM job that ended without a result) the one Hydra names for it."""
-        if result.hydra_cfg is not None:
-            return Path(result.hydra_cfg.hydra.runtime.output_dir)
         with self.lock:  # job_dir sets Hydra's process-wide config while it resolves
-            return self.sweeper.job_dir(overrides, job)
+            return self.sweeper.run_dir(result, overrides, job)
 
     def _too_many_failures(self) -> bool:
         """Whether more than max_failure_rate of the finished trials failed (never when it
@@ -370,16 +372,6 @@ def _top_settings(study: Any, k: int, direction: str) -> list[dict]:
         if len(top) == k:
             break
     return top
-
-
-def _typed(text: str) -> Any:
-    """An override's value as YAML reads it (a number stays a number)."""
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
 
 
 def _first_values(space: dict) -> dict:

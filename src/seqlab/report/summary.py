@@ -136,27 +136,20 @@ def _summary_header(
     return text
 
 
-def confirmation_markdown(jobs: list[Job], results: dict[str, Any], metric: str, mode: str) -> str:
-    """A search's confirmation stage (optimization_results.yaml's `confirmed`) as the first
-    section of summary.md: its jobs grouped by setting, with mean, interval and ties; ""
-    for a sweep without one."""
-    confirmed = results.get("confirmed") or {}
-    names = set(confirmed.get("jobs") or [])
-    ours = [job for job in jobs if job.name in names]
-    if not ours:
-        return ""
-    axes = [*(confirmed.get("settings") or [{}])[0].get("params", {}), "seed"]
-    groups = group_jobs(
-        ours, [a for a in axes if a in swept_axes(ours) or a == "seed"], metric, mode
-    )
-    rows = group_rows(groups or [], metric)
+def confirmation_markdown(
+    confirmed: dict[str, Any], groups: list[Group], jobs: int, metric: str, mode: str
+) -> str:
+    """A search's confirmation stage (optimization_results.yaml's `confirmed`, and its
+    `jobs` grouped by setting) as the first section of summary.md: mean, interval and
+    ties."""
+    rows = group_rows(groups, metric)
     seeds = ", ".join(map(str, confirmed.get("seeds", [])))
     text = [
         "",
         f"## Confirmed over seeds: the best {confirmed.get('top_k')} setting(s), seeds {seeds}",
         "",
         f"The study's best settings, each run again with fresh seeds as ordinary jobs "
-        f"({len(ours)} jobs); ranked by the mean of their best `{metric}` ({mode}imised). "
+        f"({jobs} jobs); ranked by the mean of their best `{metric}` ({mode}imised). "
         f"`tied`: the setting's {LEVEL:.0%} interval overlaps the best's.",
     ]
     if "best_params" in confirmed:
@@ -256,10 +249,10 @@ def _write_report(
     write_csv(sweep_dir / SUMMARY_CSV, summary_rows(jobs, every_axis, metric), digits=6)
     # A search's confirmation stage leads, and the tables after it are its trials'; the
     # TensorBoard view and the mean curves show the confirmation's replicates.
-    confirmation = confirmation_markdown(jobs, results, metric, mode)
-    confirming = [j for j in jobs if j.name in set(results.get("confirmed", {}).get("jobs", []))]
-    if confirmation:
-        jobs = [job for job in jobs if job not in confirming]
+    confirmed = results.get("confirmed") or {}
+    names = set(confirmed.get("jobs") or [])
+    confirming = [job for job in jobs if job.name in names]
+    jobs = [job for job in jobs if job.name not in names]
     axes = swept_axes(jobs)
     rows = summary_rows(jobs, axes, metric)
     groups = group_jobs(jobs, axes, metric, mode, replicate_keys)
@@ -268,11 +261,11 @@ def _write_report(
         write_csv(sweep_dir / GROUPS_CSV, grouped, digits=6)
     markdown = summary_markdown(sweep_dir, jobs, rows, axes, metric, mode, grouped)
     replicated = groups
-    if confirmation:  # after the title line
-        title, _, rest = markdown.partition("\n")
-        trials = "\n## The study's trials\n"
-        markdown = f"{title}\n{confirmation}{trials}{rest}"
+    if confirming:  # after the title line
         replicated = group_jobs(confirming, swept_axes(confirming), metric, mode, replicate_keys)
+        section = confirmation_markdown(confirmed, replicated or [], len(confirming), metric, mode)
+        title, _, rest = markdown.partition("\n")
+        markdown = f"{title}\n{section}\n## The study's trials\n{rest}"
     curve_plots = _plot_curves(sweep_dir, replicated, metric) if plots and replicated else []
     if curve_plots:
         links = ", ".join(f"[{p.name}]({p.name})" for p in curve_plots)

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.files import write_atomic
-from seqlab.names import interval_tags, logged_key, result_tag
+from seqlab.names import INTERVAL, final_name, interval_tags, logged_key, result_tag
 from seqlab.sweep.curves import Curve, averaged_jobs, mean_curves
-from seqlab.sweep.jobs import LEVEL, Job, override_value, value_order
+from seqlab.sweep.jobs import LEVEL, Job, best_column, override_value, value_order
 from seqlab.sweep.replicates import Group, stage_metrics
 
 VIEW_DIR = "tensorboard"  # in the sweep directory
@@ -90,11 +90,9 @@ def write_view(
     directory = link_runs(sweep_dir, run_labels(jobs, axes))
     write_means(directory, groups or [], metric)
     val_metric, test_metric = stage_metrics(metric)
-    metrics = [
-        (result_tag(f"best {metric}"), f"best {metric}"),
-        (result_tag(f"final {val_metric}"), f"final {val_metric}"),
-        (result_tag(test_metric), test_metric),
-    ]
+    # The columns' tags are the ones train() logs its results under (seqlab.names).
+    shown = [best_column(metric), final_name(val_metric), final_name(test_metric)]
+    metrics = [(result_tag(name), name) for name in shown]
     home = sweep_dir / with_logs[0].name / VIEW_DIR
     write_experiment(home, jobs, axes, metrics)
     # An older report's experiment elsewhere (the view's top, another job) would compete.
@@ -110,9 +108,9 @@ def setting_label(group: Group) -> str:
     return ",".join(shown) or "all jobs"
 
 
-def mean_run_name(group: Group) -> str:
+def mean_run_name(group: Group, averaged: int) -> str:
     """`hidden_dim=64,lr=0.1 (mean of 3)`: the setting, and how many jobs its mean has."""
-    return f"{setting_label(group)} (mean of {len(averaged_jobs(group.jobs))})".replace("/", "_")
+    return f"{setting_label(group)} (mean of {averaged})".replace("/", "_")
 
 
 def write_means(view: Path, groups: Sequence[Group], monitor: str) -> list[Path]:
@@ -121,11 +119,11 @@ def write_means(view: Path, groups: Sequence[Group], monitor: str) -> list[Path]
     the jobs' own tag, so it shares their charts), its interval's bounds (seqlab.names.
     interval_tags) and how many jobs it averages. The first also holds the Custom Scalars
     layout. Mean runs of settings no longer there are removed."""
-    curves = {
-        mean_run_name(g): mean_curves(averaged_jobs(g.jobs), LEVEL)
-        for g in groups
-        if len(averaged_jobs(g.jobs)) >= 2
-    }
+    curves = {}
+    for group in groups:
+        averaged = averaged_jobs(group.jobs)
+        if len(averaged) >= 2:
+            curves[mean_run_name(group, len(averaged))] = mean_curves(averaged, LEVEL)
     for entry in view.iterdir():
         if MEAN_RUN.search(entry.name) and entry.name not in curves and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
@@ -167,7 +165,7 @@ def _mean_events(curves: dict[str, Curve]) -> list[Any]:
             if not math.isnan(summary.low):
                 values.append(Summary.Value(tag=low_tag, simple_value=summary.low))
                 values.append(Summary.Value(tag=high_tag, simple_value=summary.high))
-            values.append(Summary.Value(tag=f"{low_tag[:-4]}/jobs", simple_value=summary.n))
+            values.append(Summary.Value(tag=f"{INTERVAL}/{tag}/jobs", simple_value=summary.n))
     return [
         Event(wall_time=now, step=epoch, summary=Summary(value=values))
         for epoch, values in sorted(by_epoch.items())
