@@ -39,7 +39,13 @@ LAUNCHERS = {
 }
 
 
-@pytest.fixture(params=list(LAUNCHERS))
+# The GPU-slot path starts a process per job: its 21 cases run in make test-faults (slow).
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=[pytest.mark.slow] if name.endswith("gpu_slots") else [])
+        for name in LAUNCHERS
+    ]
+)
 def variant(request: pytest.FixtureRequest) -> str:
     return request.param
 
