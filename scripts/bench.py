@@ -50,8 +50,8 @@ def compose_cfg(overrides: list[str], out: Path):
 
 
 def seqlab_history(overrides: list[str]) -> list[dict]:
-    """Train in this process with seqlab.train.train; return metrics.json's history."""
-    from seqlab.train import train
+    """Train in this process with seqlab.training.train; return metrics.json's history."""
+    from seqlab.training import train
 
     with tempfile.TemporaryDirectory() as out:
         return train(compose_cfg(overrides, Path(out)))["history"]

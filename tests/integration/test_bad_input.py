@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from seqlab.train import train
+from seqlab.training import train
 from tests.conftest import SMALL_SUM, assert_clear_failure, compose_train, run_cli
 
 # (arguments, text the error line must contain). `{sum}`/`{tagger}`/`{junk}`/`{cut}`

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from seqlab.cli import COMMANDS
-from seqlab.train import train
+from seqlab.training import train
 from tests.conftest import QUIET, REPO, assert_run_contract, compose_train, run_cli
 from tests.integration.conftest import job_dirs, only_sweep
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from seqlab.report.summary import write_report
-from seqlab.sweep.jobs import read_jobs, swept_axes
-from seqlab.sweep.replicates import group_jobs
+from seqlab.sweeps.jobs import read_jobs, swept_axes
+from seqlab.sweeps.replicates import group_jobs
 from tests.conftest import QUIET, big_sweep, replicated, run_cli
 
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from seqlab.search import STUDY_FILE
-from seqlab.sweep.jobs import job_directories
+from seqlab.sweeps.jobs import job_directories
 from tests.conftest import NO_CONFIRM, QUIET, REPO, assert_run_contract, run_cli
 from tests.integration.conftest import job_dirs, only_sweep
 

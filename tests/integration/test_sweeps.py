@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from seqlab.config import available_cores
-from seqlab.sweep.jobs import job_directories
+from seqlab.sweeps.jobs import job_directories
 from tests.conftest import (
     QUIET,
     assert_run_contract,

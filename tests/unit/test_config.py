@@ -104,7 +104,7 @@ def test_each_model_sets_its_monitor_and_an_experiment_may_change_it(tmp_path):
 
 def test_every_configured_callback_can_be_switched_off(tmp_path):
     """All callbacks but the run contract's come from conf/callbacks/: none is wired in code."""
-    from seqlab.train import contract_callbacks
+    from seqlab.training import contract_callbacks
 
     cfg = compose_train(["experiment=sum"], tmp_path)
     every = set(cfg.callbacks)

@@ -12,7 +12,7 @@ import torch
 
 import seqlab
 from seqlab.models.tagger_module import TaggerModule
-from seqlab.train import train
+from seqlab.training import train
 from tests.conftest import (
     QUIET,
     REPO,

@@ -4,7 +4,7 @@ GPUs `jobs_per_gpu` at a time on each.
 - Where there is no GPU (or `gpus: []`), it is hydra-joblib-launcher, unchanged: `n_jobs`
   processes of joblib's pool run the jobs.
 - With GPUs (all visible ones by default; inside a SLURM allocation, the allocation's), it
-  keeps `jobs_per_gpu` slots on each GPU (seqlab.sweep.gpu_slots). A job waits for a free
+  keeps `jobs_per_gpu` slots on each GPU (seqlab.sweeps.gpu_slots). A job waits for a free
   slot, then runs in a process of its own that submitit's local executor starts with only
   that GPU in its `CUDA_VISIBLE_DEVICES`, so the job cannot touch another GPU. The slot
   frees when the job ends, however it ends, and the next job starts in it at once: no
@@ -38,7 +38,7 @@ from omegaconf import DictConfig
 
 from hydra_plugins.seqlab_launchers.config import LocalParallelLauncherConf
 from hydra_plugins.seqlab_launchers.results import job_result
-from seqlab.sweep.gpu_slots import GpuSlots, Slot, check_jobs_per_gpu, chosen_gpus
+from seqlab.sweeps.gpu_slots import GpuSlots, Slot, check_jobs_per_gpu, chosen_gpus
 
 log = logging.getLogger(__name__)
 

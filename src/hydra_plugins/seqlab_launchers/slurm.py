@@ -33,7 +33,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
     """One SLURM job array per batch of the sweep (see the module's docstring)."""
 
     def __init__(self, **params: Any) -> None:
-        from seqlab.sweep.gpu_slots import slurm_gpu_request
+        from seqlab.sweeps.gpu_slots import slurm_gpu_request
 
         super().__init__(**slurm_gpu_request(params))
 
@@ -42,7 +42,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
     ) -> Sequence[JobReturn]:
         from seqlab.names import FINISHED, RESUME
         from seqlab.rundir import read_metrics
-        from seqlab.sweep.layout import job_dir
+        from seqlab.sweeps.layout import job_dir
 
         assert self.config is not None
         sweep_dir = Path(str(self.config.hydra.sweep.dir))

@@ -116,8 +116,8 @@ class SeqlabOptunaSweeper(Sweeper):
         nothing is pruned). Their mean, interval and ties, as optimization_results.yaml
         gives them under `confirmed`. A resumed sweep launches the same jobs in the same
         directories, where finished ones are not trained again."""
-        from seqlab.sweep.jobs import read_jobs
-        from seqlab.sweep.replicates import group_jobs
+        from seqlab.sweeps.jobs import read_jobs
+        from seqlab.sweeps.replicates import group_jobs
 
         metric, direction = settings.objectives[0]
         top = _top_settings(study, settings.confirm_top_k, direction)
@@ -198,7 +198,7 @@ class SeqlabOptunaSweeper(Sweeper):
 
     def job_dir(self, overrides: list[str], job: int) -> Path:
         """The job's directory: Hydra's hydra.sweep.dir/hydra.sweep.subdir for it."""
-        from seqlab.sweep.layout import job_dir
+        from seqlab.sweeps.layout import job_dir
 
         return job_dir(self.hydra_context.config_loader, self.config, overrides, job)
 

@@ -20,8 +20,8 @@ from seqlab.config import ConfigError, unknown_key
 from seqlab.locking import DirectoryInUse, acquire, release
 from seqlab.report.summary import write_report
 from seqlab.search import stopped_study
-from seqlab.sweep.gpu_slots import check_jobs_per_gpu, chosen_gpus, slurm_gpu_request
-from seqlab.sweep.jobs import unfinished_jobs
+from seqlab.sweeps.gpu_slots import check_jobs_per_gpu, chosen_gpus, slurm_gpu_request
+from seqlab.sweeps.jobs import unfinished_jobs
 
 
 class PluginCheck(Callback):

@@ -30,7 +30,7 @@ from seqlab.files import StorageError, unwritable, within
 from seqlab.locking import DirectoryInUse, acquire
 from seqlab.memory import check_memory
 from seqlab.names import RESUME
-from seqlab.sweep.gpu_slots import jobs_at_once
+from seqlab.sweeps.gpu_slots import jobs_at_once
 
 register_resolvers()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from seqlab.config import ConfigError
 from seqlab.files import unwritable
 from seqlab.report.summary import write_report
-from seqlab.sweep.jobs import REPLICATE_KEYS
+from seqlab.sweeps.jobs import REPLICATE_KEYS
 
 
 def main(argv: list[str] | None = None) -> int:

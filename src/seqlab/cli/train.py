@@ -41,7 +41,7 @@ def objective(metrics: dict, cfg: DictConfig) -> float:
 
 
 def train_task(cfg: DictConfig) -> float:
-    from seqlab.train import train  # heavy imports (torch, lightning) start here
+    from seqlab.training import train  # heavy imports (torch, lightning) start here
 
     metrics = train(cfg, parallel_jobs=parallel_jobs())
     run_dir = shown(cfg.paths.output_dir)

@@ -20,8 +20,8 @@ from seqlab.files import write_text_atomic
 from seqlab.names import COMPLETED, TRIAL_PREFIX
 from seqlab.provenance import code_label
 from seqlab.render.tables import markdown_table
-from seqlab.sweep.jobs import LEVEL, REPLICATE_KEYS, Job, monitor_of, read_jobs, swept_axes
-from seqlab.sweep.stats import Summary, summarise
+from seqlab.sweeps.jobs import LEVEL, REPLICATE_KEYS, Job, monitor_of, read_jobs, swept_axes
+from seqlab.sweeps.stats import Summary, summarise
 
 BETTER, WORSE, TIED = "better", "worse", "tied"
 

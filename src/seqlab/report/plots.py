@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.render.plots import new_figure, publish
-from seqlab.sweep.curves import Curve
-from seqlab.sweep.jobs import LEVEL, best_column, override_value, value_order
+from seqlab.sweeps.curves import Curve
+from seqlab.sweeps.jobs import LEVEL, best_column, override_value, value_order
 
 Lines = dict[str, dict[Any, float]]  # label -> {x: best value}
 

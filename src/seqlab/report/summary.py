@@ -23,8 +23,8 @@ from seqlab.render.tables import markdown_table, write_csv
 from seqlab.report.plots import plot_axes, plot_curves, plot_groups
 from seqlab.report.tensorboard_view import VIEW_DIR, setting_label, write_view
 from seqlab.search import read_results
-from seqlab.sweep.curves import averaged_jobs, mean_curves
-from seqlab.sweep.jobs import (
+from seqlab.sweeps.curves import averaged_jobs, mean_curves
+from seqlab.sweeps.jobs import (
     LEVEL,
     REPLICATE_KEYS,
     Job,
@@ -34,7 +34,7 @@ from seqlab.sweep.jobs import (
     read_jobs,
     swept_axes,
 )
-from seqlab.sweep.replicates import Group, group_jobs, group_rows
+from seqlab.sweeps.replicates import Group, group_jobs, group_rows
 
 SUMMARY_CSV, SUMMARY_MD, GROUPS_CSV = "summary.csv", "summary.md", "groups.csv"
 

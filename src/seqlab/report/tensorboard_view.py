@@ -29,9 +29,9 @@ from typing import Any
 
 from seqlab.files import write_atomic
 from seqlab.names import INTERVAL, final_name, interval_tags, logged_key, result_tag
-from seqlab.sweep.curves import Curve, averaged_jobs, mean_curves
-from seqlab.sweep.jobs import LEVEL, Job, best_column, override_value, value_order
-from seqlab.sweep.replicates import Group, stage_metrics
+from seqlab.sweeps.curves import Curve, averaged_jobs, mean_curves
+from seqlab.sweeps.jobs import LEVEL, Job, best_column, override_value, value_order
+from seqlab.sweeps.replicates import Group, stage_metrics
 
 VIEW_DIR = "tensorboard"  # in the sweep directory
 EXPERIMENT_SUFFIX = ".seqlab-hparams"

@@ -7,7 +7,7 @@ from seqlab.analysis.base import RunAnalysis
 from seqlab.analysis.confusion import ConfusionReport
 from seqlab.analysis.curriculum import CurriculumReport
 from seqlab.analysis.length_generalization import LengthGeneralization
-from seqlab.train import train
+from seqlab.training import train
 from tests.conftest import SMALL_SUM, compose_train
 
 

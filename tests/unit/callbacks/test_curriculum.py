@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from seqlab.train import train
+from seqlab.training import train
 from tests.conftest import compose_train, read_tensorboard
 
 

@@ -6,7 +6,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
 from seqlab.config import CONFIG_DIR, register_resolvers
-from seqlab.train import train
+from seqlab.training import train
 from tests.conftest import SMALL_SUM, compose_train
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import lightning as L
 import torch
 
-from seqlab.train import train
+from seqlab.training import train
 from tests.conftest import SMALL_SUM, compose_train
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seqlab.train import train
+from seqlab.training import train
 from tests.conftest import SMALL_SUM, compose_train
 
 

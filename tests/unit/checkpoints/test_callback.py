@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import torch
 
-from seqlab.train import train
+from seqlab.training import train
 from tests.conftest import compose_train
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from seqlab.data.random_sum import RandomSumDataModule, generate_sums
-from seqlab.train import train
+from seqlab.training import train
 from tests.conftest import LONGER_TEST_SUM, compose_train
 
 

@@ -3,7 +3,7 @@
 
 def test_run_labels_cut_sampled_numbers_while_they_stay_unique():
     from seqlab.report.tensorboard_view import run_labels
-    from seqlab.sweep.jobs import Job
+    from seqlab.sweeps.jobs import Job
 
     axes = ["model.hidden_dim", "model.lr"]
     jobs = [

@@ -2,7 +2,7 @@
 
 import pytest
 
-from seqlab.sweep.stats import t_quantile
+from seqlab.sweeps.stats import t_quantile
 
 
 def test_student_t_quantiles_match_published_tables():

@@ -61,8 +61,8 @@ from seqlab.rundir import (
     read_metrics,
     remove_stale_temporaries,
 )
-from seqlab.sweep.gpu_slots import job_slot
-from seqlab.sweep.jobs import best_column
+from seqlab.sweeps.gpu_slots import job_slot
+from seqlab.sweeps.jobs import best_column
 from seqlab.trust import check_trusted_targets
 
 log = logging.getLogger(__name__)

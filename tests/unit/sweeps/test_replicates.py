@@ -2,8 +2,8 @@
 
 import pytest
 
-from seqlab.sweep.jobs import read_jobs, swept_axes
-from seqlab.sweep.replicates import group_jobs
+from seqlab.sweeps.jobs import read_jobs, swept_axes
+from seqlab.sweeps.replicates import group_jobs
 from tests.conftest import replicated
 
 

@@ -1,7 +1,7 @@
 """Sweep jobs read from disk: order, axes, statuses, unfinished jobs."""
 
 from seqlab.report.summary import write_report
-from seqlab.sweep.jobs import read_jobs, swept_axes
+from seqlab.sweeps.jobs import read_jobs, swept_axes
 from tests.conftest import done, make_job
 
 
@@ -13,7 +13,7 @@ def test_jobs_axes_and_statuses(sweep):
 
 
 def test_a_sweep_whose_jobs_did_not_all_finish_says_which_in_one_line(tmp_path):
-    from seqlab.sweep.jobs import unfinished_jobs
+    from seqlab.sweeps.jobs import unfinished_jobs
 
     sweep = tmp_path
     make_job(sweep, 0, {"model.lr": "0.1"}, done(0.5))
@@ -50,7 +50,7 @@ def test_an_unreadable_metrics_file_is_reported_not_fatal(tmp_path):
 
 def test_a_running_job_whose_process_is_gone_is_interrupted(tmp_path):
     from seqlab.locking import acquire, release
-    from seqlab.sweep.jobs import unfinished_jobs
+    from seqlab.sweeps.jobs import unfinished_jobs
 
     make_job(tmp_path, 0, {"model.lr": "0.1"}, {"status": "running"})
     make_job(tmp_path, 1, {"model.lr": "0.2"}, {"status": "running"})

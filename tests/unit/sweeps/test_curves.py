@@ -1,4 +1,4 @@
-"""seqlab.sweep.curves: learning curves averaged over replicates, epoch by epoch."""
+"""seqlab.sweeps.curves: learning curves averaged over replicates, epoch by epoch."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from seqlab.sweep.curves import mean_curves
-from seqlab.sweep.jobs import Job
+from seqlab.sweeps.curves import mean_curves
+from seqlab.sweeps.jobs import Job
 
 T_975_2 = 4.302652729911275  # Student's t, 97.5% quantile, 2 degrees of freedom
 

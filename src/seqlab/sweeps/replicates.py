@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from seqlab.names import COMPLETED, TEST, VAL, metric
-from seqlab.sweep.jobs import LEVEL, REPLICATE_KEYS, Job, best_column, best_first
-from seqlab.sweep.stats import Summary, summarise
+from seqlab.sweeps.jobs import LEVEL, REPLICATE_KEYS, Job, best_column, best_first
+from seqlab.sweeps.stats import Summary, summarise
 
 
 @dataclass

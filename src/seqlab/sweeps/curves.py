@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from seqlab.names import FINISHED, is_epoch_metric
-from seqlab.sweep.jobs import LEVEL, Job
-from seqlab.sweep.stats import Summary, summarise
+from seqlab.sweeps.jobs import LEVEL, Job
+from seqlab.sweeps.stats import Summary, summarise
 
 Curve = list[tuple[int, Summary]]  # (epoch, the replicates' values at that epoch)
 

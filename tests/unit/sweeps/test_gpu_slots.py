@@ -1,4 +1,4 @@
-"""seqlab.sweep.gpu_slots: which GPUs a sweep sees, its slots, and the SLURM GPU request."""
+"""seqlab.sweeps.gpu_slots: which GPUs a sweep sees, its slots, and the SLURM GPU request."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import pytest
 
 from seqlab.config import ConfigError
-from seqlab.sweep.gpu_slots import (
+from seqlab.sweeps.gpu_slots import (
     GpuSlots,
     Slot,
     chosen_gpus,
@@ -35,7 +35,7 @@ def test_visible_gpus_are_cuda_visible_devices_where_set(value, gpus):
 
 
 def test_without_cuda_visible_devices_nvml_counts_them(monkeypatch):
-    import seqlab.sweep.gpu_slots as module
+    import seqlab.sweeps.gpu_slots as module
 
     monkeypatch.setattr(module, "nvml_device_count", lambda: 3)
     assert visible_gpus({}) == ["0", "1", "2"]
