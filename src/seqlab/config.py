@@ -32,6 +32,21 @@ class ConfigError(ValueError):
     """A config value that is not allowed; the message is one line naming the key."""
 
 
+class Refused(SystemExit):
+    """A command refusing its input or its directory: one line for the user, and the exit
+    status (2 for a bad value or a directory another process holds, 1 for a full disk).
+
+    A SystemExit, so that it passes through Hydra, which would turn a callback's exception
+    into a warning and a task's into a failed job. The commands print `<prog>: error:
+    <line>` and exit with `code`; the Python API (seqlab.api) raises the line as a
+    ConfigError instead.
+    """
+
+    def __init__(self, line: str, code: int = 2) -> None:
+        super().__init__(code)
+        self.line = line
+
+
 def unknown_key(schema: type, keys: Any, where: str) -> str | None:
     """One line on the first of `keys` that the dataclass `schema` has no field for, or
     None. Hydra adds a `+key` even to a typed config (a sweeper's, a launcher's), where it
@@ -95,6 +110,22 @@ def flat_scalars(tree: dict, prefix: str = "") -> dict[str, Any]:
         if isinstance(value, dict):
             out.update(flat_scalars(value, f"{name}."))
         elif isinstance(value, (int, float, str, bool)) or value is None:
+            out[name] = value
+    return out
+
+
+def flat_values(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """Flatten nested dicts to 'a.b' keys, every leaf kept (lists too); the objects' import
+    paths (`_target_`, `_partial_`) are left out. What metrics.json's `config` holds and
+    the tables of runs (seqlab.results) show."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if key in ("_target_", "_partial_"):
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(flat_values(value, f"{name}."))
+        else:
             out[name] = value
     return out
 

@@ -120,6 +120,14 @@ def release(directory: str | Path) -> None:
         os.close(entry[0])  # closing the file releases the lock
 
 
+def release_all(directory: str | Path) -> None:
+    """Give back every hold of this process on `directory`'s lock: for a caller that
+    outlives the runs it started (a notebook's kernel), once they are over."""
+    entry = _held.pop(_lock_path(directory), None)
+    if entry is not None:
+        os.close(entry[0])
+
+
 class DirectoryLock:
     """`with DirectoryLock(run_dir):` holds the lock for the block (see `acquire`)."""
 

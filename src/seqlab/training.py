@@ -31,7 +31,7 @@ from seqlab.checkpoints import (
     checkpoint_paths,
     latest_checkpoint,
 )
-from seqlab.config import flat_scalars, to_plain
+from seqlab.config import flat_scalars, flat_values, to_plain
 from seqlab.contracts import PrunesTrials, RecordsDivergence
 from seqlab.files import storage_error, within, write_bytes_atomic
 from seqlab.locking import DirectoryLock
@@ -108,7 +108,9 @@ def _train(cfg: DictConfig, run_dir: Path, writer: bool, parallel_jobs: int) -> 
     if (slot := job_slot()) is not None:  # the GPU (slot) its launcher gave it
         fields["gpu"] = slot
     fields.update(attempts=previous.get("attempts", 1) + 1 if previous else 1, wall_s=earlier_s)
-    record = RunRecord(run_dir, write=writer, **fields, provenance=code_provenance())
+    record = RunRecord(
+        run_dir, write=writer, **fields, provenance=code_provenance(), **run_config(cfg)
+    )
     if resume_from:
         record.update(resumed_from=within(resume_from, run_dir))
     run = None
@@ -156,10 +158,12 @@ def _interruption(stop: KeyboardInterrupt | SystemExit) -> str:
     """What stopped a run from outside, as metrics.json's `interrupted_by` says it."""
     if isinstance(stop, SIGTERMException):  # Lightning's, at the first step after SIGTERM
         return "SIGTERM"
-    if isinstance(stop, KeyboardInterrupt):
+    # Lightning turns Ctrl-C (and a notebook's interrupt, the same SIGINT) into an exit
+    # with 1 while it handles the KeyboardInterrupt.
+    if isinstance(stop, KeyboardInterrupt) or isinstance(stop.__context__, KeyboardInterrupt):
         return "SIGINT"
     # submitit exits with -1 from its handler of the signal before a time limit, once it
-    # has requeued the job; Lightning turns Ctrl-C into an exit with 1.
+    # has requeued the job.
     return f"exit {stop.code}"
 
 
@@ -319,6 +323,22 @@ def log_hparams(trainer: L.Trainer, params: dict[str, Any], metrics: dict | None
         else:
             logger.log_hyperparams(params)
         logger.save()
+
+
+def run_config(cfg: DictConfig) -> dict[str, Any]:
+    """What metrics.json records of the run's config: `config`, every resolved value by
+    its dotted key (`model.hidden_dim`), and in a Hydra run `choices`, the option chosen in
+    each config group (`experiment`, `model`, ...). A table of thousands of runs
+    (seqlab.results) then reads one JSON file per run, with no YAML to parse and no
+    interpolation to resolve."""
+    from hydra.core.hydra_config import HydraConfig
+
+    recorded: dict[str, Any] = {"config": flat_values(to_plain(cfg))}
+    if HydraConfig.initialized():
+        choices = HydraConfig.get().runtime.choices
+        groups = {k: v for k, v in choices.items() if not any(c in k for c in "/@")}
+        recorded["choices"] = {k: v for k, v in groups.items() if k not in ("hydra", "local")}
+    return recorded
 
 
 def hyperparameters(cfg: DictConfig) -> dict[str, Any]:

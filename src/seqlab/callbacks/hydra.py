@@ -16,7 +16,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab.config import ConfigError, unknown_key
+from seqlab.config import ConfigError, Refused, unknown_key
 from seqlab.locking import DirectoryInUse, acquire, release
 from seqlab.report.summary import write_report
 from seqlab.search import stopped_study
@@ -30,23 +30,18 @@ class PluginCheck(Callback):
     would do nothing), and the SLURM launcher has SLURM's commands here."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        # Hydra turns a callback's exceptions into warnings: exit instead.
+        # Hydra turns a callback's exceptions into warnings: refuse (an exit) instead.
         for group in ("sweeper", "launcher"):
             if line := _unknown_key(config.hydra[group], f"hydra.{group}"):
-                print(f"seqlab-train: error: {line}", file=sys.stderr)
-                sys.exit(2)
+                raise Refused(line)
         target = str(config.hydra.launcher.get("_target_", ""))
         if line := _gpu_settings(target, config.hydra.launcher):
-            print(f"seqlab-train: error: {line}", file=sys.stderr)
-            sys.exit(2)
+            raise Refused(line)
         if target.endswith(".SlurmLauncher") and shutil.which("sbatch") is None:
-            print(
-                "seqlab-train: error: hydra/launcher=slurm: SLURM's sbatch is not on PATH "
-                "here; run on a cluster's login node, or try the same sweep locally with "
-                "hydra/launcher=submitit_local",
-                file=sys.stderr,
+            raise Refused(
+                "hydra/launcher=slurm: SLURM's sbatch is not on PATH here; run on a cluster's "
+                "login node, or try the same sweep locally with hydra/launcher=submitit_local"
             )
-            sys.exit(2)
 
 
 def _unknown_key(node: DictConfig, where: str) -> str | None:
@@ -74,6 +69,11 @@ def _gpu_settings(target: str, launcher: DictConfig) -> str | None:
     return None
 
 
+# The sweep directories of the multiruns this process started, in order: how the Python
+# API (seqlab.api.sweep) learns where the sweep it ran went, whatever its launcher.
+STARTED_SWEEPS: list[str] = []
+
+
 class SweepLock(Callback):
     """The process that drives a multirun holds its sweep directory's lock
     (seqlab.locking): a second `resume=<sweep dir>` started meanwhile is refused in one line
@@ -83,8 +83,8 @@ class SweepLock(Callback):
         try:
             acquire(config.hydra.sweep.dir)
         except (DirectoryInUse, OSError) as e:  # Hydra turns a callback's exceptions into warnings
-            print(f"seqlab-train: error: {e}", file=sys.stderr)
-            sys.exit(2 if isinstance(e, DirectoryInUse) else 1)
+            raise Refused(str(e), 2 if isinstance(e, DirectoryInUse) else 1) from e
+        STARTED_SWEEPS.append(str(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         release(config.hydra.sweep.dir)
@@ -115,5 +115,4 @@ class SweepReportCallback(Callback):
         print(f"Sweep report: {path}")
         print(f"Compare the jobs with: tensorboard --logdir {sweep_dir / 'tensorboard'}")
         if unfinished := unfinished_jobs(sweep_dir) or stopped_study(sweep_dir):
-            print(f"seqlab-train: error: {unfinished}", file=sys.stderr)
-            sys.exit(1)
+            raise Refused(unfinished, 1)

@@ -25,7 +25,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException, ValidationError
 
 from seqlab.checks import check_data_files, validate
-from seqlab.config import ConfigError, available_cores, register_resolvers
+from seqlab.config import ConfigError, Refused, available_cores, register_resolvers
 from seqlab.files import StorageError, unwritable, within
 from seqlab.locking import DirectoryInUse, acquire
 from seqlab.memory import check_memory
@@ -71,30 +71,26 @@ def shown(path: str | Path) -> str:
     return within(path, Path.cwd())
 
 
-def checked(prog: str, task: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
+def checked(task: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
     """Check `cfg`, then run `task`. A config error, or a directory another process holds,
-    becomes one line and exit status 2; a full disk, a quota or a read-only file system one
-    line and exit status 1."""
+    is refused (seqlab.config.Refused) with one line and exit status 2; a full disk, a quota
+    or a read-only file system with one line and exit status 1."""
     try:
         check(cfg)
         return task(cfg)
     except (ConfigError, OmegaConfBaseException, InstantiationException) as e:
-        print(f"{prog}: error: {config_error_line(e)}", file=sys.stderr)
-        sys.exit(2)
+        raise Refused(config_error_line(e)) from e
     except DirectoryInUse as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        sys.exit(2)
+        raise Refused(str(e)) from e
     except StorageError as e:
         where = shown(cfg.paths.output_dir)
-        print(
-            f"{prog}: error: {e}; the run's checkpoints are kept: make room, then carry it "
-            f"on with resume={where}",
-            file=sys.stderr,
-        )
-        sys.exit(1)
+        raise Refused(
+            f"{e}; the run's checkpoints are kept: make room, then carry it on with resume={where}",
+            1,
+        ) from e
 
 
-def hold_resumed_directory(args: Sequence[str], prog: str) -> None:
+def hold_resumed_directory(args: Sequence[str]) -> None:
     """With `resume=<dir>`, take that directory's lock before Hydra writes anything into
     it (its .hydra/ files, its log): a second process carrying on the same run or sweep is
     refused in one line while the first keeps it (seqlab.locking). The lock is held until
@@ -110,8 +106,7 @@ def hold_resumed_directory(args: Sequence[str], prog: str) -> None:
             try:
                 acquire(value)
             except DirectoryInUse as e:
-                print(f"{prog}: error: {e}", file=sys.stderr)
-                sys.exit(2)
+                raise Refused(str(e)) from e
             except OSError:  # a read-only directory: the run reports it in one line itself
                 pass
 
@@ -166,31 +161,40 @@ def _unknown_key_line(cause: OmegaConfBaseException) -> str:
     )
 
 
-def run_hydra_app(app: Callable[[], Any], prog: str) -> None:
-    """Run a Hydra app; a bad override or config option ends in one line and exit status 2.
-
-    Hydra prints such errors over several lines; seqlab asks Hydra to raise them instead
-    (HYDRA_FULL_ERROR) and prints one. With HYDRA_FULL_ERROR=1 set by the user, Hydra's
-    full report is kept.
-    """
+def run_hydra_app(app: Callable[[], Any], prog: str, args: Sequence[str] = ()) -> None:
+    """Run a Hydra app; whatever it refuses (a bad override or config option, a directory
+    in use, a full disk) ends in one line and its exit status."""
     # On a full disk every line logged to the run's log file would print a traceback.
     logging.raiseExceptions = False
+    try:
+        hold_resumed_directory(args)
+        refusing(app)
+    except Refused as e:
+        print(f"{prog}: error: {e.line}", file=sys.stderr)
+        sys.exit(e.code)
+
+
+def refusing(call: Callable[[], Any]) -> Any:
+    """call(), with every error that seqlab reports in one line raised as Refused.
+
+    Hydra prints such errors over several lines; seqlab asks Hydra to raise them instead
+    (HYDRA_FULL_ERROR) and makes one line of each. With HYDRA_FULL_ERROR=1 set by the user,
+    Hydra's full report is kept.
+    """
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
-        app()
-        return
+        return call()
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
-        app()
+        return call()
     except (ConfigCompositionException, MissingConfigException, OverrideParseException) as e:
-        print(f"{prog}: error: {composition_error_line(e)}", file=sys.stderr)
-        sys.exit(2)
+        raise Refused(composition_error_line(e)) from e
     # An unresolvable interpolation; a plugin (sweeper, launcher) refusing its settings.
     except (OmegaConfBaseException, ConfigError, InstantiationException) as e:
-        print(f"{prog}: error: {config_error_line(e)}", file=sys.stderr)
-        sys.exit(2)
+        raise Refused(config_error_line(e)) from e
     except Exception as e:  # an output directory that cannot be written, a full disk
         line = unwritable(e)
         if line is None:
             raise
-        print(f"{prog}: error: {line}", file=sys.stderr)
-        sys.exit(1)
+        raise Refused(line, 1) from e
+    finally:
+        del os.environ["HYDRA_FULL_ERROR"]

@@ -25,7 +25,7 @@ def eval_task(cfg: DictConfig) -> dict:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="eval")
 def _app(cfg: DictConfig) -> dict:
-    return checked("seqlab-eval", eval_task, cfg)
+    return checked(eval_task, cfg)
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
-"""seqlab-report: summarise a multirun (summary.csv, summary.md, plots), or compare two
-(`--compare A B`). No torch."""
+"""seqlab-report: summarise a multirun (summary.csv, summary.md, plots), compare two
+(`--compare A B`), or print any set of runs as a table (`--table runs|groups|curves`,
+the tables of seqlab.load(...)). No torch; pandas only for --table."""
 
 from __future__ import annotations
 
@@ -19,7 +20,28 @@ def main(argv: list[str] | None = None) -> int:
         description="Summarise a seqlab multirun: summary.csv, summary.md and plots; or "
         "compare two sweeps setting by setting (--compare A B).",
     )
-    parser.add_argument("sweep_dir", type=Path, nargs="?", help="the multirun directory")
+    parser.add_argument(
+        "paths",
+        type=Path,
+        nargs="*",
+        metavar="DIR",
+        help="the multirun directory; with --table, run and sweep directories or roots",
+    )
+    parser.add_argument(
+        "--table",
+        choices=TABLES,
+        help="print the runs under DIR... as a table: one row per run, seeds averaged per "
+        "setting, or learning curves (long format)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("csv", "markdown", "latex"),
+        default="csv",
+        help="--table's format (latex: --table groups only, as a paper table; default: csv)",
+    )
+    parser.add_argument(
+        "--by", help="--table groups: the settings' config keys, comma-separated (default: swept)"
+    )
     parser.add_argument(
         "--compare",
         nargs=2,
@@ -28,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         help="compare sweep B with sweep A: one row per setting both ran",
     )
     parser.add_argument(
-        "--out", type=Path, help="where --compare writes its table (default: B/compare_<A>.md)"
+        "--out",
+        type=Path,
+        help="where --compare writes its table (default: B/compare_<A>.md), or --table its "
+        "table (default: standard output)",
     )
     parser.add_argument("--metric", help="metric to rank by (default: the runs' monitor)")
     parser.add_argument("--no-plots", action="store_true", help="write only the tables")
@@ -39,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         "%(default)s; '' for none)",
     )
     args = parser.parse_args(argv)
-    if (args.sweep_dir is None) == (args.compare is None):
+    if args.table is not None:
+        return _table(parser, args)
+    if (len(args.paths) != 1) == (args.compare is None) or (args.compare and args.paths):
         parser.error("give one sweep directory, or --compare A B")
+    args.sweep_dir = args.paths[0] if args.paths else None
     for directory in args.compare or [args.sweep_dir]:
         if not directory.is_dir():
             print(f"seqlab-report: error: {directory}: not a directory", file=sys.stderr)
@@ -58,6 +86,55 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(path.read_text())
     return 0
+
+
+TABLES = ("runs", "groups", "curves")
+
+
+def _table(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """--table: the runs under the paths as CSV, Markdown or (groups) a LaTeX paper table,
+    to standard output or --out."""
+    if args.compare:
+        parser.error("--table goes without --compare")
+    if args.format == "latex" and args.table != "groups":
+        parser.error("--format latex is for --table groups (a paper table)")
+    for directory in args.paths or [Path("outputs")]:
+        if not directory.is_dir():
+            print(f"seqlab-report: error: {directory}: not a directory", file=sys.stderr)
+            return 2
+    from seqlab.results import load
+
+    runs = load(*(args.paths or [Path("outputs")]))
+    by = [key for key in args.by.split(",") if key] if args.by else None
+    replicates = [key for key in args.replicates.split(",") if key]
+    try:
+        if args.table == "groups" and args.format == "latex":
+            text = runs.paper_table("latex", by=by, metric=args.metric)
+        else:
+            frame = {
+                "runs": runs.table,
+                "curves": runs.curves,
+                "groups": lambda: runs.groups(by, args.metric, replicates),
+            }[args.table]()
+            text = frame.to_csv(index=False) if args.format == "csv" else _markdown(frame)
+    except ConfigError as e:
+        print(f"seqlab-report: error: {e}", file=sys.stderr)
+        return 2
+    if args.out:
+        from seqlab.files import write_text_atomic
+
+        write_text_atomic(args.out, text)
+        print(f"{args.table} table ({len(runs)} runs): {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _markdown(frame: object) -> str:
+    from seqlab.render.tables import markdown_table
+
+    rows = frame.to_dict("records")  # type: ignore[attr-defined]
+    return markdown_table(rows, list(frame.columns)) + "\n"  # type: ignore[attr-defined]
 
 
 def _compare(a: Path, b: Path, out: Path | None, metric: str | None, replicates: list) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from seqlab.config import ConfigError
 from seqlab.contracts import Tagger
+from seqlab.tagging import load_tagger
 from seqlab.trust import check_trusted_targets
 
 
@@ -27,21 +28,6 @@ def format_conllu(words: Sequence[str], tags: Sequence[str], number: int) -> str
     for i, (word, tag) in enumerate(zip(words, tags, strict=True), 1):
         lines.append(f"{i}\t{word}\t_\t{tag}\t_\t_\t_\t_\t_\t_")
     return "\n".join(lines) + "\n"
-
-
-def load_tagger(path: str, trusted: Sequence[str] = ()) -> Tagger:
-    """The tagger of a seqlab checkpoint, read without running code: weights_only, and
-    nothing imported that seqlab.trust does not allow (or `trusted` names)."""
-    from hydra.utils import get_class
-
-    from seqlab.build import quiet_lightning
-    from seqlab.checkpoints import load_checkpoint, load_model, model_target
-
-    ckpt = load_checkpoint(path, trusted)
-    if not issubclass(get_class(model_target(ckpt)), Tagger):
-        raise ConfigError(f"ckpt_path={path}: holds a {model_target(ckpt)}, which does not tag")
-    quiet_lightning()
-    return load_model(path, ckpt)
 
 
 def tag_lines(

@@ -16,7 +16,6 @@ from omegaconf import DictConfig
 from seqlab.cli.common import (
     check,
     checked,
-    hold_resumed_directory,
     parallel_jobs,
     run_hydra_app,
     shown,
@@ -88,14 +87,19 @@ def sweep_job(cfg: DictConfig) -> float:
         return objective({"status": FAILED}, cfg)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
-def _app(cfg: DictConfig) -> float:
+def task(cfg: DictConfig) -> float:
+    """What seqlab-train runs for each config that Hydra composes: a single run, or one job
+    of a multirun. The Python API (seqlab.api) hands Hydra the same function."""
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         return sweep_job(cfg)
-    return checked("seqlab-train", train_task, cfg)
+    return checked(train_task, cfg)
+
+
+# Hydra's version base and where the configs are, shared with the Python API.
+VERSION_BASE, CONFIG_NAME = "1.3", "train"
+_app = hydra.main(version_base=VERSION_BASE, config_path=CONFIG_DIR, config_name=CONFIG_NAME)(task)
 
 
 def main() -> None:
     """seqlab-train: train one model, or sweep many with -m."""
-    hold_resumed_directory(sys.argv[1:], "seqlab-train")
-    run_hydra_app(_app, "seqlab-train")
+    run_hydra_app(_app, "seqlab-train", sys.argv[1:])

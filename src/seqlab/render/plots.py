@@ -13,31 +13,31 @@ from seqlab.files import write_bytes_atomic
 
 
 def new_figure(figsize: tuple[float, float] = (5.5, 4)) -> tuple[Any, Any]:
-    """A (figure, axes) pair on the Agg backend (no display needed)."""
-    import matplotlib
+    """A (figure, axes) pair drawn by Agg (no display needed). Made without pyplot, so
+    the process's own backend is left alone (a notebook's inline one) and nothing is
+    left open in pyplot's list of figures."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # must precede pyplot's first import
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=figsize)
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot()
 
 
 def publish(
     fig: Any, path: Path | None, writers: Sequence[Any] = (), tag: str = "", step: int = 0
 ) -> None:
     """Save `fig` as a PNG at `path` (unless None), add it to each TensorBoard writer as
-    `tag`, close it. The figure is drawn once and encoded once for both: savefig and
+    `tag`. The figure is drawn once and encoded once for both: savefig and
     add_figure would each draw it again, and add_image would encode the PNG again, and
     every job of a sweep draws its figures."""
     import io
 
-    import matplotlib.pyplot as plt
     import numpy as np
     from PIL import Image
 
     fig.canvas.draw()
     pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3]  # (H, W, 3) uint8
-    plt.close(fig)
     buffer = io.BytesIO()
     # A plot's flat colours compress well at the fastest level too.
     Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
