@@ -269,3 +269,50 @@ def replicated(root: Path, values: dict[str, list[float]], failed: str | None = 
             make_job(root, num, over, metrics)
             num += 1
     return root
+
+
+def fake_outputs(root: Path, runs: int, epochs: int = 100, per_sweep: int = 100) -> Path:
+    """An outputs root of `runs` finished runs of `epochs` epochs each, as train() writes
+    them (config, choices, provenance, best, final, the history), in sweeps of `per_sweep`
+    jobs: for timing seqlab.load on many runs without training them."""
+    config = {f"model.key{i}": i for i in range(20)} | {f"data.key{i}": 0.5 for i in range(20)}
+    config |= {f"trainer.key{i}": "value" for i in range(40)} | {"seed": 1}
+    provenance = {"seqlab": "0.1.0", "git": {"commit": "0" * 40, "dirty": False}}
+    for start in range(0, runs, per_sweep):
+        sweep = root / "multiruns" / "2026-12-06" / f"00-00-{start // per_sweep:05d}_000000"
+        sweep.mkdir(parents=True)
+        (sweep / "multirun.yaml").write_text("hydra: {}\n")
+        for job in range(min(per_sweep, runs - start)):
+            hidden, seed = 8 * (1 + job % 8), 1 + job // 8
+            history = [
+                {
+                    "epoch": e,
+                    "train/loss": 1000.0 / e + hidden,
+                    "train/mse": 1000.0 / e + hidden,
+                    "val/loss": 1100.0 / e + hidden,
+                    "val/mse": 1100.0 / e + hidden,
+                    "epoch_s": 0.0123,
+                }
+                for e in range(1, epochs + 1)
+            ]
+            metrics = {
+                "status": "completed",
+                "monitor": "val/mse",
+                "mode": "min",
+                "seed": seed,
+                "config": {**config, "model.hidden_dim": hidden, "seed": seed},
+                "choices": {"experiment": "sum", "model": "regressor"},
+                "provenance": provenance,
+                "best": history[-1],
+                "final": {k: v for k, v in history[-1].items() if "/" in k},
+                "epochs": epochs,
+                "wall_s": 12.5,
+                "history": history,
+            }
+            job_dir = sweep / str(job)
+            (job_dir / ".hydra").mkdir(parents=True)
+            overrides = [f"model.hidden_dim={hidden}", f"seed={seed}"]
+            (job_dir / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+            (job_dir / ".hydra" / "config.yaml").write_text("model:\n  hidden_dim: 8\n")
+            (job_dir / "metrics.json").write_text(json.dumps(metrics))
+    return root

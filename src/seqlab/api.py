@@ -320,7 +320,7 @@ def _process_state_kept() -> Iterator[None]:
     finally:
         global_hydra.config_loader = kept[0]
         hydra_config.cfg, job_runtime.conf, version_base.version_base = kept[1:]
-        for handler in root.handlers:
+        for handler in list(root.handlers):
             if handler not in handlers:
                 root.removeHandler(handler)
                 handler.close()

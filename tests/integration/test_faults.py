@@ -120,6 +120,7 @@ def read_only(mounts: list[Path], source: Path, point: Path) -> Path:
 # Full disks
 
 
+@pytest.mark.slow  # make test-faults (a full disk during the report stays in make test)
 def test_a_disk_full_during_training_fails_in_one_line_and_resumes_once_freed(tmp_path, mounts):
     disk = small_disk(mounts, tmp_path / "disk", "3M")
     run = disk / "run"
@@ -267,6 +268,7 @@ def epoch_of(checkpoint: str | None) -> int:
     return int(torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"])
 
 
+@pytest.mark.slow  # make test-faults
 def test_two_resumes_of_one_sweep_cannot_run_at_once(tmp_path):
     sweep = tmp_path / "sweep"
     sweep_args = [*STEADY, "trainer.max_epochs=3000", "model.hidden_dim=4,8"]

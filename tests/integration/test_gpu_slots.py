@@ -119,6 +119,7 @@ def test_jobs_fill_the_slots_of_both_gpus_and_a_freed_slot_is_reused(tmp_path):
     assert "8 jobs: 6 completed, 2 interrupted." in summary, summary
 
 
+@pytest.mark.slow  # make test-faults: trials in their own processes, minutes on a slow machine
 def test_search_trials_in_flight_share_the_slots(tmp_path):
     """hydra.sweeper.n_jobs=3 trials in flight, on 2 GPUs with 1 job each: the slots, not
     the sweeper's threads, bound the jobs at once."""

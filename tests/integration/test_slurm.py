@@ -417,3 +417,20 @@ class TestSlurmLauncherIntegration(IntegrationTestSuite):
     @pytest.fixture
     def extra_flags(self) -> list[str]:
         return ["-m", "hydra/launcher=slurm", *SUITE_LAUNCHER, "hydra/job_logging=disabled"]
+
+
+def test_a_sweep_from_python_runs_on_the_cluster(cli_cwd, cluster, monkeypatch):
+    """seqlab.sweep with hydra/launcher=slurm: the same job array, run directories and
+    report as seqlab-train -m, from this process."""
+    import seqlab
+
+    monkeypatch.chdir(cli_cwd)
+    monkeypatch.setenv("SEQLAB_OUTPUT_ROOT", str(cli_cwd / "outputs"))
+    for name, value in cluster.items():
+        monkeypatch.setenv(name, value)
+    grid = seqlab.sweep(overrides=[*CPU_JOBS, *TINY], model__hidden_dim=[8, 16])
+    assert grid.path == only_sweep(cli_cwd).absolute()
+    assert list(grid.table()["status"]) == ["completed", "completed"]
+    for job in job_dirs(grid.path):
+        assert_run_contract(job)
+    assert (grid.path / "summary.md").is_file()

@@ -121,34 +121,31 @@ def _number(value: Any) -> float:
 def curves(entries: Sequence[RunEntry], metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """Learning curves in long format: one row per run, epoch and metric (`run`, `sweep`,
     `job`, `epoch`, `metric`, `value`), every epoch metric unless `metrics` names some."""
-    wanted = set(metrics) if metrics is not None else None
-    runs, sweeps, jobs, epochs, names, values = [], [], [], [], [], []
-    for entry in entries:
+    ids = ["run", "sweep", "job", "epoch"]
+    numbered = all(e.job is None or e.job.isdigit() for e in entries)
+    rows = []  # one per run and epoch: its ids and its metrics, made long by melt below
+    for index, entry in enumerate(entries):
+        job = int(entry.job) if numbered and entry.job is not None else entry.job
         run, sweep = str(entry.path), str(entry.sweep) if entry.sweep else None
         for epoch_row in entry.history():
-            epoch = epoch_row.get("epoch")
-            for name, value in epoch_row.items():
-                if name == "epoch" or (wanted is not None and name not in wanted):
-                    continue
-                if isinstance(value, (int, float)) and "/" in name:
-                    runs.append(run)
-                    sweeps.append(sweep)
-                    jobs.append(entry.job)
-                    epochs.append(epoch)
-                    names.append(name)
-                    values.append(float(value))
-    frame = pd.DataFrame(
-        {
-            "run": runs,
-            "sweep": sweeps,
-            "job": jobs,
-            "epoch": pd.array(epochs, dtype="Int64"),
-            "metric": names,
-            "value": values,
-        }
+            rows.append({**epoch_row, "run": run, "sweep": sweep, "job": job, "_index": index})
+    wide = pd.DataFrame(rows)
+    if wide.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in [*ids, "metric", "value"]})
+    names = [c for c in wide.columns if "/" in c and (metrics is None or c in metrics)]
+    long = wide.melt(
+        id_vars=[*ids, "_index"], value_vars=names, var_name="metric", value_name="value"
     )
-    frame["job"] = _job_numbers(frame["job"])
-    return frame
+    long = long.dropna(subset=["value"])
+    # Run by run in the order given, each epoch's metrics together, as metrics.json has them.
+    long["_order"] = long["metric"].map({name: i for i, name in enumerate(names)})
+    long = long.sort_values(["_index", "epoch", "_order"], kind="stable")
+    long = long.drop(columns=["_index", "_order"]).reset_index(drop=True)
+    long["epoch"] = long["epoch"].astype("Int64")
+    long["value"] = long["value"].astype(float)
+    if numbered:
+        long["job"] = long["job"].astype("Int64")
+    return long
 
 
 def as_jobs(entries: Sequence[RunEntry], by: Sequence[str] | None) -> list[Job]:

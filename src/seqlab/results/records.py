@@ -29,17 +29,16 @@ from typing import Any
 import yaml
 
 from seqlab.config import flat_values
-from seqlab.files import write_json_atomic
+from seqlab.files import write_text_atomic
 from seqlab.locking import held
 from seqlab.names import INTERRUPTED, PENDING, RUNNING, UNREADABLE
 from seqlab.rundir import METRICS_FILE, read_metrics
-from seqlab.sweeps.jobs import job_directories, read_overrides
+from seqlab.sweeps.jobs import YAML_LOADER, job_directories, read_overrides
 
 INDEX_FILE = ".seqlab-index.json"
 INDEX_VERSION = 1
 SWEEP_MARK = "multirun.yaml"  # Hydra writes it in every sweep directory
 _STAMPED = (".hydra/overrides.yaml", ".hydra/config.yaml", METRICS_FILE)
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where it is built
 
 
 @dataclass
@@ -130,7 +129,7 @@ def read_config(path: Path) -> tuple[dict[str, Any], str | None]:
     """A run's config as Hydra saved it (`.hydra/config.yaml`, interpolations unresolved)
     flattened to dotted keys, and None; or {} and why it could not be read."""
     try:
-        tree = yaml.load(path.read_bytes(), Loader=_Loader)
+        tree = yaml.load(path.read_bytes(), Loader=YAML_LOADER)
     except FileNotFoundError:
         return {}, None
     except (OSError, ValueError, yaml.YAMLError) as e:
@@ -173,7 +172,9 @@ def read_sweep(sweep: Path) -> list[RunEntry]:
         fresh[name] = cached
     if changed or set(fresh) != set(index):
         with contextlib.suppress(OSError):  # a cache: a read-only sweep is read all the same
-            write_json_atomic(index_path, {"version": INDEX_VERSION, "jobs": fresh})
+            # Compact: json's C encoder writes it (an indented dump is Python's, many times slower).
+            index = {"version": INDEX_VERSION, "jobs": fresh}
+            write_text_atomic(index_path, json.dumps(index, separators=(",", ":")))
     return sorted(entries, key=lambda e: _job_order(e.job or ""))
 
 
