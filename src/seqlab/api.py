@@ -20,6 +20,7 @@ import functools
 import logging
 import os
 import signal
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -97,7 +98,7 @@ def sweep(
         if len(STARTED_SWEEPS) == started or getattr(e, "code", 2) != 1:
             raise
         warnings.warn(str(e), stacklevel=2)
-    if len(STARTED_SWEEPS) == started:  # pragma: no cover - Hydra ran no multirun
+    if len(STARTED_SWEEPS) == started:  # Hydra ran no multirun (as for --cfg): nothing to load
         raise ConfigError("the sweep did not start: no sweep directory was made")
     from seqlab.results import Sweep
 
@@ -184,7 +185,7 @@ def _hydra_call(
             )
         )
 
-    with _process_state_kept(), _held_directories(args), _refusals_raised():
+    with _process_state_kept(), _fresh_workers(), _held_directories(args), _refusals_raised():
         hold_resumed_directory(args)
         yield run
 
@@ -332,6 +333,29 @@ def _process_state_kept() -> Iterator[None]:
         os.chdir(cwd)
         if in_main_thread and sigint is not None:
             signal.signal(signal.SIGINT, sigint)
+
+
+@contextlib.contextmanager
+def _fresh_workers() -> Iterator[None]:
+    """End joblib's reusable worker processes before and after the call.
+
+    hydra/launcher=local_parallel runs jobs in joblib's pool, whose workers outlive a sweep
+    and keep the working directory and environment they started with: a second sweep in
+    the same kernel, after `%cd` or a new SEQLAB_OUTPUT_ROOT, would write its jobs where the
+    first one did. A command starts a new process each time and never meets this.
+    """
+    _end_reusable_workers()
+    try:
+        yield
+    finally:
+        _end_reusable_workers()
+
+
+def _end_reusable_workers() -> None:
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(loky, "_executor", None) if loky is not None else None
+    if executor is not None:
+        executor.shutdown(wait=True)
 
 
 def _set_version_base(version: str) -> None:

@@ -198,9 +198,10 @@ def test_a_config_directory_of_the_users_own(in_dir):
     assert run.config["model.hidden_dim"] == 12 and run.config["experiment"] == "mine"
 
 
-def test_a_search_and_a_parallel_sweep_from_python(in_dir):
+def test_a_search_and_parallel_sweeps_from_python(in_dir, tmp_path, monkeypatch):
     """The Optuna sweeper, and jobs in processes of their own (local_parallel's pool),
-    started from Python as from the command line."""
+    started from Python as from the command line; a second parallel sweep after a change
+    of directory and output root writes where the first would not."""
     search = seqlab.sweep(
         "sum",
         [*QUIET, *SMALL_SUM[1:], "hparams_search=sum_optuna", *NO_CONFIRM],
@@ -208,9 +209,14 @@ def test_a_search_and_a_parallel_sweep_from_python(in_dir):
     )
     assert len(search) == 2 and set(search.table()["status"]) <= {"completed", "pruned"}
     assert (search.path / "optimization_results.yaml").is_file()
-    parallel = seqlab.sweep(
-        overrides=[*QUIET, *SMALL_SUM, "hydra/launcher=local_parallel"],
-        model__hidden_dim=[8, 16],
-    )
-    assert len(parallel) == 2 and set(parallel.table()["status"]) == {"completed"}
-    assert parallel.path != search.path and (parallel.path / "summary.md").is_file()
+    parallel = [*QUIET, *SMALL_SUM, "hydra/launcher=local_parallel"]
+    first = seqlab.sweep(overrides=parallel, model__hidden_dim=[8, 16])
+    assert len(first) == 2 and set(first.table()["status"]) == {"completed"}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("SEQLAB_OUTPUT_ROOT", str(elsewhere / "outputs"))
+    second = seqlab.sweep(overrides=parallel, model__hidden_dim=[4])
+    assert second.path.is_relative_to(elsewhere / "outputs")
+    assert list(second.table()["status"]) == ["completed"]
+    assert len(seqlab.load(in_dir / "outputs" / "multiruns")) == 4  # nothing more written there
