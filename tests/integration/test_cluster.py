@@ -19,6 +19,7 @@ from tests.integration.conftest import RESUME, job_dirs, only_sweep
 SMALL = [*SMALL_SUM, *QUIET]
 
 
+@pytest.mark.slow  # make test-faults
 def test_submitit_local_runs_the_same_sweep(cli_cwd):
     result = run_cli(
         [
@@ -51,6 +52,7 @@ def _wait_for_epochs(run_dir: Path, epochs: int, proc: subprocess.Popen, limit: 
         time.sleep(0.01)
 
 
+@pytest.mark.slow  # make test-faults: a kill, and the resume to the same numbers
 def test_resume_after_sigkill_is_exact(cli_cwd):
     """Killed after a few epochs and restarted in its directory, a run ends with the very
     numbers of an uninterrupted one, without training the finished epochs again.

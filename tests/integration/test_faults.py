@@ -395,7 +395,8 @@ def test_a_torn_journal_is_cut_back_and_resumed_studies_draw_new_settings(tmp_pa
     assert len({t.params["model.lr"] for t in complete}) == 6
 
 
-@pytest.mark.parametrize("damage", ["corrupted", pytest.param("deleted", marks=pytest.mark.slow)])
+@pytest.mark.slow  # make test-faults
+@pytest.mark.parametrize("damage", ["corrupted", "deleted"])
 def test_a_damaged_metrics_file_is_reported_and_resume_repairs_it(tmp_path, damage):
     sweep = tmp_path / "sweep"
     args = [*SMALL_SUM, *QUIET, "model.hidden_dim=4,8"]

@@ -29,6 +29,8 @@ from seqlab.sweeps.jobs import REPLICATE_KEYS, best_column
 
 __all__ = ["Run", "Runs", "Sweep", "load", "paper_table"]
 
+SUMMARY_LINES = 5  # the best runs or settings a notebook's summary draws
+
 
 def load(*paths: str | Path) -> Runs:
     """Every run under `paths` (default: `outputs/`): run directories, sweep directories,
@@ -138,10 +140,13 @@ class Runs:
 
     # -- figures and notebooks -------------------------------------------------------------
 
-    def plot(self, metric: str | None = None, by: Sequence[str] | str | None = None) -> Any:
+    def plot(
+        self, metric: str | None = None, by: Sequence[str] | str | None = None, lines: int = 12
+    ) -> Any:
         """A matplotlib Figure of `metric` (default: the monitored one) by epoch: a line
-        per run, or with `by` (or seeds in the runs) each setting's mean and interval."""
-        return curve_figure(self._entries, metric, self._setting_groups(by))
+        per run, or with `by` (or seeds in the runs) each setting's mean and interval; the
+        best `lines` of them."""
+        return curve_figure(self._entries, metric, self._setting_groups(by), lines=lines)
 
     def _setting_groups(self, by: Sequence[str] | str | None) -> list | None:
         """(label, runs) per setting, best first, where the runs replicate settings."""
@@ -156,7 +161,8 @@ class Runs:
 
     def _repr_html_(self) -> str:
         facts = {"runs": len(self), "status": status_counts(self._entries)}
-        return summary_html("seqlab runs", facts, self._top_rows(), self.plot() if self else None)
+        figure = self.plot(lines=SUMMARY_LINES) if self else None
+        return summary_html("seqlab runs", facts, self._top_rows(), figure)
 
     def _top_rows(self, count: int = 5) -> list[dict[str, Any]]:
         """The best few settings (with replicates) or runs, for a summary."""
@@ -262,7 +268,10 @@ class Run(Runs):
         facts: dict[str, Any] = {"status": self.status}
         if self.monitor:
             facts[best_column(self.monitor)] = self.best
-        facts.update({k: v for k, v in self.final.items() if k.startswith("test/")})
+        # Test metrics, without per-tag ones (`test/acc_by_tag/NOUN`: dozens on a treebank).
+        facts.update(
+            {k: v for k, v in self.final.items() if k.startswith("test/") and k.count("/") == 1}
+        )
         facts.update(epochs=metrics.get("epochs"), wall_s=metrics.get("wall_s"))
         if "error" in metrics:
             facts["error"] = metrics["error"]
@@ -289,8 +298,8 @@ class Sweep(Runs):
 
     def _repr_html_(self) -> str:
         facts = {"jobs": len(self), "status": status_counts(self._entries)}
-        fig = self.plot() if self else None
-        return summary_html(f"Sweep {self.path}", facts, self._top_rows(), fig)
+        figure = self.plot(lines=SUMMARY_LINES) if self else None
+        return summary_html(f"Sweep {self.path}", facts, self._top_rows(), figure)
 
     def __repr__(self) -> str:
         return f"<Sweep {self.path}: {len(self)} jobs ({status_counts(self._entries)})>"

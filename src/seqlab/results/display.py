@@ -16,9 +16,9 @@ from typing import Any
 
 from seqlab.results.records import RunEntry
 from seqlab.sweeps.curves import averaged_jobs, mean_curves
-from seqlab.sweeps.jobs import LEVEL, Job
+from seqlab.sweeps.jobs import LEVEL, Job, best_first
 
-MAX_LINES = 12  # lines a figure draws before it keeps only the best runs
+MAX_LINES = 12  # lines a figure draws at most: the best runs or settings
 
 
 def curve_figure(
@@ -26,24 +26,27 @@ def curve_figure(
     metric: str | None = None,
     groups: Sequence[tuple[str, Sequence[RunEntry]]] | None = None,
     size: tuple[float, float] = (6.0, 4.0),
+    lines: int = MAX_LINES,
 ) -> Any:
     """A Figure of `metric` (default: the runs' monitored metric) against the epoch: one
-    line per run, or with `groups` ((label, runs) pairs) each group's mean with its
-    interval shaded, as the report draws them. A log axis where the values span a decade."""
+    line per run, or with `groups` ((label, runs) pairs, best first) each group's mean with
+    its interval shaded, as the report draws them; the best `lines` of them. A log axis
+    where the values span a decade."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     metric = metric or _monitor(entries)
     fig, ax = plt.subplots(figsize=size)
     plt.close(fig)  # handed back, not shown by pyplot: a notebook shows it once
     lows: list[float] = []
     if groups is None:
-        for entry in entries[:MAX_LINES]:
+        for entry in best_first_runs(entries)[:lines]:
             points = [(r["epoch"], r[metric]) for r in entry.history() if _finite(r.get(metric))]
             if points:
                 ax.plot(*zip(*points, strict=True), label=_label(entry, entries), lw=1.2)
                 lows += [v for _, v in points]
     else:
-        for label, members in list(groups)[:MAX_LINES]:
+        for label, members in list(groups)[:lines]:
             jobs = averaged_jobs([Job(str(e.path), e.overrides, _with_history(e)) for e in members])
             curve = mean_curves(jobs, LEVEL).get(metric, [])
             if not curve:
@@ -59,12 +62,25 @@ def curve_figure(
     if positive and len(positive) == len(lows) and max(positive) / min(positive) > 10:
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
     if ax.lines and len(ax.lines) > 1:
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def best_first_runs(entries: Sequence[RunEntry]) -> list[RunEntry]:
+    """The runs by their monitored best value, best first (the report's ranking); runs
+    without one last, in their order."""
+    jobs = [Job(str(i), {}, e.metrics) for i, e in enumerate(entries)]
+    ranked = best_first(jobs, lambda job: job.best(job.metrics.get("monitor", "")), _mode(entries))
+    return [entries[int(job.name)] for job in ranked]
+
+
+def _mode(entries: Sequence[RunEntry]) -> str:
+    return next((e.metrics["mode"] for e in entries if "mode" in e.metrics), "min")
 
 
 def _with_history(entry: RunEntry) -> dict[str, Any]:

@@ -35,11 +35,11 @@ def paper_table(
 
     One row per setting, in the grouped table's order (best first): its settings, n, and
     for each of `metrics` (labels of the grouped table: by default the monitored best,
-    `best val/mse`) the mean ± half the interval: the half to two significant digits, the
-    mean to the same decimal place (`digits` significant digits without an interval). The best
-    setting's value is in bold and the settings whose interval overlaps the best's are
-    marked with a dagger: the data cannot tell them apart. A setting with one finished run
-    has no interval and shows its mean alone.
+    `best val/mse`) the mean ± half the interval: the half to two significant digits (whole
+    units from 10 up), the mean to the same decimal place. The best setting's value is in
+    bold and the settings whose interval overlaps the best's are marked with a dagger: the
+    data cannot tell them apart. A setting with one finished run has no interval and shows
+    its mean alone, to `digits` significant digits.
     """
     if format not in FORMATS:
         from seqlab.config import ConfigError
@@ -82,8 +82,9 @@ def _setting_columns(grouped: Any) -> list[str]:
 
 
 def _estimate(mean: float, low: float, high: float, digits: int) -> str:
-    """`0.601 ± 0.051`: the half-interval to two significant digits and the mean to the
-    same decimal place; without an interval, the mean to `digits` significant digits."""
+    """`0.601 ± 0.051`: the half-interval to two significant digits (whole units from 10
+    up) and the mean to the same decimal place; without an interval, the mean to `digits`
+    significant digits."""
     if mean is None or not math.isfinite(mean):
         return "–"
     half = (high - low) / 2 if low is not None and math.isfinite(low) else math.nan
