@@ -39,11 +39,13 @@ test-install: $(STAMP)
 # The slow cases of the fault suite (full disks, kills at writes, two processes on one
 # directory, torn files, moved sweeps), of the hostile checkpoints (every command with
 # every payload), of the GPU slots (jobs killed in their slots), Hydra's suites on the
-# GPU-slot path (a process per job) and of the other launchers (submitit's local one, a
-# sweep killed and resumed, DDP on two processes). Full disks and read-only mounts need root.
+# GPU-slot path (a process per job), of the other launchers (submitit's local one, DDP on
+# two processes, local_parallel and Optuna from Python) and of killed and resumed sweeps and
+# studies. Full disks and read-only mounts need root.
 FAULTS := tests/integration/test_faults.py tests/integration/test_hostile_checkpoints.py \
 	tests/integration/test_gpu_slots.py tests/integration/test_hydra_contract.py \
-	tests/integration/test_cluster.py
+	tests/integration/test_cluster.py tests/integration/test_sweeps.py \
+	tests/integration/test_search_cli.py tests/integration/test_python_api.py
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m slow $(FAULTS) $(ARGS)
 

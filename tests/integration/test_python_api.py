@@ -198,6 +198,7 @@ def test_a_config_directory_of_the_users_own(in_dir):
     assert run.config["model.hidden_dim"] == 12 and run.config["experiment"] == "mine"
 
 
+@pytest.mark.slow  # make test-faults: processes of their own for every job
 def test_a_search_and_parallel_sweeps_from_python(in_dir, tmp_path, monkeypatch):
     """The Optuna sweeper, and jobs in processes of their own (local_parallel's pool),
     started from Python as from the command line; a second parallel sweep after a change

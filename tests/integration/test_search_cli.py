@@ -102,6 +102,7 @@ def test_pruning_stops_a_trial_built_to_be_bad(cli_cwd):
     assert "pruned" in summary
 
 
+@pytest.mark.slow  # make test-faults
 def test_study_resumes_to_six_trials(cli_cwd):
     """3 trials, then resume=<sweep dir> with n_trials=6: the first 3 are kept as they are."""
     sweep, jobs = run_search(["hydra.sweeper.n_trials=3"], cli_cwd)

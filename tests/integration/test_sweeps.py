@@ -102,6 +102,7 @@ def test_tensorboard_hparams_list_every_job_with_its_values_and_results(cli_cwd)
     assert set(seen) == {8, 16}
 
 
+@pytest.mark.slow  # make test-faults: a kill, and the resume
 def test_killed_sweep_resumes_without_retraining_finished_jobs(cli_cwd):
     args = [
         "seqlab-train",
