@@ -40,8 +40,9 @@ test-install: $(STAMP)
 # directory, torn files, moved sweeps), of the hostile checkpoints (every command with
 # every payload), of the GPU slots (jobs killed in their slots), Hydra's suites on the
 # GPU-slot path (a process per job), of the other launchers (submitit's local one, DDP on
-# two processes, local_parallel and Optuna from Python) and of killed and resumed sweeps and
-# studies. Full disks and read-only mounts need root.
+# two processes, local_parallel's pool, Optuna and local_parallel from Python), of killed
+# and resumed sweeps and of Optuna studies (stopped, resumed, several objectives). Full
+# disks and read-only mounts need root.
 FAULTS := tests/integration/test_faults.py tests/integration/test_hostile_checkpoints.py \
 	tests/integration/test_gpu_slots.py tests/integration/test_hydra_contract.py \
 	tests/integration/test_cluster.py tests/integration/test_sweeps.py \

@@ -157,6 +157,7 @@ def test_killed_study_retries_its_interrupted_trial(cli_cwd):
     assert len(counted) == 6
 
 
+@pytest.mark.slow  # make test-faults: processes of their own
 def test_four_trials_through_local_parallel(cli_cwd):
     sweep, jobs = run_search(
         [
@@ -268,6 +269,7 @@ def test_the_grid_sampler_runs_a_float_range(cli_cwd):
     assert lrs == [0.001, 0.002, 0.003]
 
 
+@pytest.mark.slow  # make test-faults
 def test_the_study_stops_at_max_failure_rate(cli_cwd):
     """Every trial fails (an optimizer that does not exist). With max_failure_rate=0.5 the
     study stops after its first trial, says so in one line and ends with exit status 1;
@@ -293,6 +295,7 @@ def test_the_study_stops_at_max_failure_rate(cli_cwd):
     assert states(load(only_sweep(cli_cwd / "default"))) == ["FAIL"] * 3
 
 
+@pytest.mark.slow  # make test-faults
 def test_a_multi_objective_study_gives_its_pareto_front(cli_cwd):
     """val/mse and the parameter count: the study has two named objectives, no pruning (one
     info line says so), and optimization_results.yaml and summary.md give its Pareto front,

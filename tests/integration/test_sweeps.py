@@ -148,6 +148,7 @@ def test_killed_sweep_resumes_without_retraining_finished_jobs(cli_cwd):
         assert json.loads((job / "metrics.json").read_text())["resumed_from"].endswith("last.ckpt")
 
 
+@pytest.mark.slow  # make test-faults: processes of their own
 def test_local_parallel_launcher_splits_the_cores(cli_cwd):
     sweep, jobs = run_sweep(
         [
