@@ -4,6 +4,7 @@ course notebook printed, and show runs, tables and figures as a notebook shows t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -15,12 +16,23 @@ NOTEBOOKS = REPO / "docs" / "notebooks"
 
 
 def execute(name: str, cwd: Path) -> list[dict]:
-    """Run a notebook in `cwd`; the outputs of its code cells, in order."""
+    """Run a notebook in `cwd`; the outputs of its code cells, in order.
+
+    The kernel gets one core, as every training in the tests gets one thread: its runs'
+    `threads=auto` then means 1, and they do not crowd the other test workers' cores
+    (torch's threads spin while they wait, and two workers already fill two cores)."""
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     client = NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
     )
-    client.execute()  # raises CellExecutionError, with the cell and its traceback, on an error
+    cores = os.sched_getaffinity(0)
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    # Each test worker's kernel on a core of its own; the kernel, started from here, inherits it.
+    os.sched_setaffinity(0, {sorted(cores)[worker % len(cores)]})
+    try:
+        client.execute()  # raises CellExecutionError, with the cell and its traceback
+    finally:
+        os.sched_setaffinity(0, cores)
     return [cell.outputs for cell in notebook.cells if cell.cell_type == "code"]
 
 
