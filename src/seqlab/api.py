@@ -90,14 +90,15 @@ def sweep(
 
     args = _arguments(experiment, overrides, axes, axes=True)
     started = len(STARTED_SWEEPS)
-    try:
-        with _hydra_call(args, multirun=True, config_dir=config_dir) as run:
+    with _hydra_call(args, multirun=True, config_dir=config_dir) as run:
+        try:
             run()
-    except ConfigError as e:
-        # The report's own refusal: jobs left unfinished. The sweep is there to look at.
-        if len(STARTED_SWEEPS) == started or getattr(e, "code", 2) != 1:
-            raise
-        warnings.warn(str(e), stacklevel=2)
+        except Refused as refusal:
+            # The report's own refusal, once the sweep ended: jobs left unfinished. The
+            # command exits with 1; here the sweep is there to look at.
+            if refusal.code != 1 or len(STARTED_SWEEPS) == started or refusal.__cause__:
+                raise
+            warnings.warn(refusal.line, stacklevel=2)
     if len(STARTED_SWEEPS) == started:  # Hydra ran no multirun (as for --cfg): nothing to load
         raise ConfigError("the sweep did not start: no sweep directory was made")
     from seqlab.results import Sweep
@@ -160,7 +161,7 @@ def _hydra_call(
     run_dirs: list[str] | None = None,
 ) -> Iterator[Callable[[], None]]:
     """Yield a function that runs Hydra once on `args`; whatever it refuses is raised as
-    ConfigError (with the exit status the command would give as `.code`)."""
+    ConfigError (or DirectoryInUse, StorageError) once the block ends."""
     from hydra._internal.utils import _run_hydra, get_args_parser
 
     from seqlab.cli import train as command
@@ -246,8 +247,8 @@ def _check_before_writing(args: list[str], config_dir: str | Path | None) -> Non
 @contextlib.contextmanager
 def _refusals_raised() -> Iterator[None]:
     """A command's refusal (seqlab.config.Refused: a line and an exit status) raised as
-    ConfigError, with `.code` the status; a directory another process holds raises
-    DirectoryInUse, a full disk its StorageError, each with the command's line."""
+    ConfigError; a directory another process holds raises DirectoryInUse, a full disk its
+    StorageError, each with the command's line."""
     from seqlab.files import StorageError
     from seqlab.locking import DirectoryInUse
 
@@ -259,9 +260,7 @@ def _refusals_raised() -> Iterator[None]:
             raise DirectoryInUse(refusal.line) from None
         if refusal.code == 1 and isinstance(cause, StorageError):  # a full disk, a quota
             raise cause from None
-        error = ConfigError(refusal.line)
-        error.code = refusal.code  # type: ignore[attr-defined]
-        raise error from None
+        raise ConfigError(refusal.line) from None
     except SystemExit as stop:
         # Lightning answers Ctrl-C by recording the run as interrupted and exiting with 1;
         # a notebook's user gets the interrupt back, not an exit.
@@ -276,18 +275,15 @@ def _held_directories(args: list[str]) -> Iterator[None]:
     directory's and the sweep's (a refused sweep leaves its lock to the process's end, which
     for a command comes at once and for a notebook's kernel may never come)."""
     from seqlab.callbacks.hydra import STARTED_SWEEPS
+    from seqlab.cli.common import resumed_directories
     from seqlab.locking import release_all
 
     started = len(STARTED_SWEEPS)
     try:
         yield
     finally:
-        for directory in STARTED_SWEEPS[started:]:
+        for directory in [*STARTED_SWEEPS[started:], *resumed_directories(args)]:
             release_all(directory)
-        for arg in args:
-            key, sep, value = arg.lstrip("+").partition("=")
-            if key == "resume" and sep and value not in ("", "null") and Path(value).is_dir():
-                release_all(value)
 
 
 @contextlib.contextmanager

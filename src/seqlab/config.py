@@ -100,18 +100,13 @@ def to_plain(cfg: Any) -> Any:
     return cfg
 
 
-def flat_scalars(tree: dict, prefix: str = "") -> dict[str, Any]:
-    """Flatten nested dicts to 'a.b' keys, keeping scalar leaves (lists and targets dropped)."""
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if key in ("_target_", "_partial_"):
-            continue
-        if isinstance(value, dict):
-            out.update(flat_scalars(value, f"{name}."))
-        elif isinstance(value, (int, float, str, bool)) or value is None:
-            out[name] = value
-    return out
+def flat_scalars(tree: dict) -> dict[str, Any]:
+    """flat_values, with the scalar leaves alone (lists and empty mappings dropped)."""
+    return {
+        key: value
+        for key, value in flat_values(tree).items()
+        if isinstance(value, (int, float, str, bool)) or value is None
+    }
 
 
 def flat_values(tree: dict, prefix: str = "") -> dict[str, Any]:

@@ -331,13 +331,9 @@ def run_config(cfg: DictConfig) -> dict[str, Any]:
     each config group (`experiment`, `model`, ...). A table of thousands of runs
     (seqlab.results) then reads one JSON file per run, with no YAML to parse and no
     interpolation to resolve."""
-    from hydra.core.hydra_config import HydraConfig
-
     recorded: dict[str, Any] = {"config": flat_values(to_plain(cfg))}
-    if HydraConfig.initialized():
-        choices = HydraConfig.get().runtime.choices
-        groups = {k: v for k, v in choices.items() if not any(c in k for c in "/@")}
-        recorded["choices"] = {k: v for k, v in groups.items() if k not in ("hydra", "local")}
+    if (choices := group_choices()) is not None:
+        recorded["choices"] = choices
     return recorded
 
 
@@ -345,17 +341,25 @@ def hyperparameters(cfg: DictConfig) -> dict[str, Any]:
     """Every scalar setting of the run (`model.lr`, `trainer.max_epochs`, ...) and, in a
     Hydra run, the option chosen in each config group (`experiment`, `model`, ...): so
     whatever a sweep varies is a hyperparameter TensorBoard can show."""
-    from hydra.core.hydra_config import HydraConfig
-
     # `trial` (a search trial's bookkeeping) and `resume` are not settings.
     skipped = ("paths", "hydra", "logger", TRIAL, RESUME)
     tree = {k: to_plain(cfg[k]) for k in cfg if k not in skipped}
-    params = flat_scalars(tree)
-    if HydraConfig.initialized():
-        choices = HydraConfig.get().runtime.choices
-        groups = {k: v for k, v in choices.items() if not any(c in k for c in "/@")}
-        params.update({k: v for k, v in groups.items() if k not in ("hydra", "local")})
-    return params
+    return {**flat_scalars(tree), **(group_choices() or {})}
+
+
+def group_choices() -> dict[str, str] | None:
+    """In a Hydra run, the option chosen in each top-level config group (`experiment`,
+    `model`, ...; not Hydra's own, nor `local`); None outside one."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    choices = HydraConfig.get().runtime.choices
+    return {
+        k: v
+        for k, v in choices.items()
+        if not any(c in k for c in "/@") and k not in ("hydra", "local")
+    }
 
 
 def _since(start: float) -> float:

@@ -221,3 +221,15 @@ def test_a_search_and_parallel_sweeps_from_python(in_dir, tmp_path, monkeypatch)
     assert second.path.is_relative_to(elsewhere / "outputs")
     assert list(second.table()["status"]) == ["completed"]
     assert len(seqlab.load(in_dir / "outputs" / "multiruns")) == 4  # nothing more written there
+
+
+def test_a_sweep_left_unfinished_comes_back_with_a_warning(in_dir, monkeypatch):
+    """Where seqlab-train -m ends with exit status 1 (jobs that did not finish), the sweep is
+    returned to look at, and the command's line is the warning."""
+    line = "1 of 1 jobs did not finish (1 interrupted: jobs 0); run the same command with resume"
+    monkeypatch.setattr("seqlab.callbacks.hydra.unfinished_jobs", lambda sweep_dir: line)
+    with pytest.warns(UserWarning, match=r"1 of 1 jobs did not finish"):
+        grid = seqlab.sweep(overrides=RUN_A)
+    assert len(grid) == 1 and (grid.path / "summary.md").is_file()
+    with pytest.raises(seqlab.ConfigError, match="model.hidden_dim=0 is not allowed"):
+        seqlab.train(overrides=RUN_A, model__hidden_dim=0)  # other refusals still raise

@@ -100,15 +100,23 @@ def hold_resumed_directory(args: Sequence[str]) -> None:
     command line, and leave the lock to the first."""
     if any(os.environ.get(var, "0") != "0" for var in ("LOCAL_RANK", "NODE_RANK")):
         return
+    for directory in resumed_directories(args):
+        try:
+            acquire(directory)
+        except DirectoryInUse as e:
+            raise Refused(str(e)) from e
+        except OSError:  # a read-only directory: the run reports it in one line itself
+            pass
+
+
+def resumed_directories(args: Sequence[str]) -> list[str]:
+    """The existing directories that `resume=<dir>` arguments name."""
+    found = []
     for arg in args:
         key, sep, value = arg.lstrip("+").partition("=")
         if key == RESUME and sep and value not in ("", "null") and Path(value).is_dir():
-            try:
-                acquire(value)
-            except DirectoryInUse as e:
-                raise Refused(str(e)) from e
-            except OSError:  # a read-only directory: the run reports it in one line itself
-                pass
+            found.append(value)
+    return found
 
 
 def config_error_line(error: Exception) -> str:

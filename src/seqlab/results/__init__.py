@@ -149,20 +149,28 @@ class Runs:
         return curve_figure(self._entries, metric, self._setting_groups(by), lines=lines)
 
     def _setting_groups(self, by: Sequence[str] | str | None) -> list | None:
-        """(label, runs) per setting, best first, where the runs replicate settings."""
+        """(label, runs) per setting, best first, where the runs replicate settings: the
+        groups the report makes, labelled as its mean runs are."""
         if by is None and not any(k in e.overrides for e in self._entries for k in REPLICATE_KEYS):
             return None
-        from seqlab.results.frames import groups
+        from seqlab.report.tensorboard_view import setting_label
+        from seqlab.results.frames import ranked_groups
 
-        frame = groups(self._entries, [by] if isinstance(by, str) else by)
-        if frame.empty or (by is None and frame["jobs"].max() < 2):
+        ranked, *_ = ranked_groups(self._entries, [by] if isinstance(by, str) else by, None)
+        if not ranked or (by is None and max(len(g.jobs) for g in ranked) < 2):
             return None
-        return _members(self._entries, frame, REPLICATE_KEYS)
+        runs = {str(entry.path): entry for entry in self._entries}
+        return [(setting_label(g), [runs[job.name] for job in g.jobs]) for g in ranked]
+
+    def _heading(self) -> tuple[str, str]:
+        """A summary's title, and what it counts."""
+        return "seqlab runs", "runs"
 
     def _repr_html_(self) -> str:
-        facts = {"runs": len(self), "status": status_counts(self._entries)}
+        title, counted = self._heading()
+        facts = {counted: len(self), "status": status_counts(self._entries)}
         figure = self.plot(lines=SUMMARY_LINES) if self else None
-        return summary_html("seqlab runs", facts, self._top_rows(), figure)
+        return summary_html(title, facts, self._top_rows(), figure)
 
     def _top_rows(self, count: int = 5) -> list[dict[str, Any]]:
         """The best few settings (with replicates) or runs, for a summary."""
@@ -296,10 +304,8 @@ class Sweep(Runs):
         """The sweep's summary.md (written when it ended, or by seqlab-report)."""
         return self.path / "summary.md"
 
-    def _repr_html_(self) -> str:
-        facts = {"jobs": len(self), "status": status_counts(self._entries)}
-        figure = self.plot(lines=SUMMARY_LINES) if self else None
-        return summary_html(f"Sweep {self.path}", facts, self._top_rows(), figure)
+    def _heading(self) -> tuple[str, str]:
+        return f"Sweep {self.path}", "jobs"
 
     def __repr__(self) -> str:
         return f"<Sweep {self.path}: {len(self)} jobs ({status_counts(self._entries)})>"
@@ -323,20 +329,3 @@ def _matches(value: Any, wanted: Any) -> bool:
     if isinstance(wanted, Path) or isinstance(value, str) and isinstance(wanted, Path):
         return str(value) == str(wanted)
     return value == wanted
-
-
-def _members(entries: list[RunEntry], frame: Any, replicate_keys: Sequence[str]) -> list:
-    """(label, runs) for each row of a grouped frame, matching runs by their settings."""
-    settings = list(frame.columns[: list(frame.columns).index("n")])
-    from seqlab.results.frames import _setting, typed
-
-    out = []
-    for _, row in frame.iterrows():
-        members = [
-            e
-            for e in entries
-            if all(typed(_setting(e, k)) == row[k] for k in settings if k not in replicate_keys)
-        ]
-        label = ",".join(f"{k.rsplit('.', 1)[-1]}={row[k]}" for k in settings)
-        out.append((label or "all runs", members))
-    return out

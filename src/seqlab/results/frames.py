@@ -24,7 +24,7 @@ from seqlab.sweeps.jobs import (
     monitor_of,
     swept_axes,
 )
-from seqlab.sweeps.replicates import group_jobs, group_rows
+from seqlab.sweeps.replicates import Group, group_jobs, group_rows, stage_metrics
 
 # The columns that say which run a row is, first in every table.
 ID_COLUMNS = ["run", "sweep", "job", "status"]
@@ -180,6 +180,27 @@ def groups(
     table (groups.csv, by the same code), with each interval also as numbers (`low`,
     `high`) and the settings' values typed. By default the settings are the swept keys,
     as the report has them; `by` names them instead (the seed is always the replicate)."""
+    ranked, settings, monitor, mode = ranked_groups(entries, by, metric, replicate_keys)
+    rows = group_rows(ranked, monitor)
+    for row, group in zip(rows, ranked, strict=True):
+        for label, summary in _summaries(group, monitor):
+            row[f"{label} low"], row[f"{label} high"] = summary.low, summary.high
+    frame = pd.DataFrame(rows)
+    for key in settings:
+        if key in frame:
+            frame[key] = [typed(v) for v in frame[key]]
+    frame.attrs.update(monitor=monitor, mode=mode, level=LEVEL, best=best_column(monitor))
+    return frame
+
+
+def ranked_groups(
+    entries: Sequence[RunEntry],
+    by: Sequence[str] | None,
+    metric: str | None,
+    replicate_keys: Sequence[str] = REPLICATE_KEYS,
+) -> tuple[list[Group], list[str], str, str]:
+    """The report's Groups of the runs, best first (each Job named by its run's path), the
+    settings' keys, the metric ranked by and its mode."""
     jobs = as_jobs(entries, by)
     monitor, mode = monitor_of(jobs, metric)
     if by is None:
@@ -189,21 +210,10 @@ def groups(
     else:
         axes = [*by, *(k for k in replicate_keys if k not in by)]
     ranked = group_jobs(jobs, axes, monitor, mode, replicate_keys) or []
-    rows = group_rows(ranked, monitor)
-    for row, group in zip(rows, ranked, strict=True):
-        for label, summary in _summaries(group, monitor):
-            row[f"{label} low"], row[f"{label} high"] = summary.low, summary.high
-    frame = pd.DataFrame(rows)
-    for key in [a for a in axes if a not in replicate_keys]:
-        if key in frame:
-            frame[key] = [typed(v) for v in frame[key]]
-    frame.attrs.update(monitor=monitor, mode=mode, level=LEVEL, best=best_column(monitor))
-    return frame
+    return ranked, [a for a in axes if a not in replicate_keys], monitor, mode
 
 
-def _summaries(group: Any, monitor: str) -> list[tuple[str, Any]]:
-    from seqlab.sweeps.replicates import stage_metrics
-
+def _summaries(group: Group, monitor: str) -> list[tuple[str, Any]]:
     val_metric, test_metric = stage_metrics(monitor)
     return [
         (best_column(monitor), group.best),

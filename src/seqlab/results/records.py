@@ -30,10 +30,15 @@ import yaml
 
 from seqlab.config import flat_values
 from seqlab.files import write_text_atomic
-from seqlab.locking import held
-from seqlab.names import INTERRUPTED, PENDING, RUNNING, UNREADABLE
+from seqlab.names import PENDING, UNREADABLE
 from seqlab.rundir import METRICS_FILE, read_metrics
-from seqlab.sweeps.jobs import YAML_LOADER, job_directories, read_overrides
+from seqlab.sweeps.jobs import (
+    YAML_LOADER,
+    job_directories,
+    job_order,
+    live_metrics,
+    read_overrides,
+)
 
 INDEX_FILE = ".seqlab-index.json"
 INDEX_VERSION = 1
@@ -115,13 +120,7 @@ def _read_recorded(path: Path, sweep: Path | None, job: str | None) -> RunEntry:
 
 
 def _live_status(entry: RunEntry) -> RunEntry:
-    """A run that says `running` while no process holds its directory was killed."""
-    if entry.metrics.get("status") == RUNNING and held(entry.path) is False:
-        entry.metrics = {
-            **entry.metrics,
-            "status": INTERRUPTED,
-            "interrupted_by": "its process ended",
-        }
+    entry.metrics = live_metrics(entry.path, entry.metrics)
     return entry
 
 
@@ -175,11 +174,7 @@ def read_sweep(sweep: Path) -> list[RunEntry]:
             # Compact: json's C encoder writes it (an indented dump is Python's, many times slower).
             index = {"version": INDEX_VERSION, "jobs": fresh}
             write_text_atomic(index_path, json.dumps(index, separators=(",", ":")))
-    return sorted(entries, key=lambda e: _job_order(e.job or ""))
-
-
-def _job_order(name: str) -> tuple[bool, int, str]:
-    return (not name.isdigit(), int(name) if name.isdigit() else 0, name)
+    return sorted(entries, key=lambda e: job_order(e.job or ""))
 
 
 def _read_index(path: Path) -> dict[str, Any]:

@@ -67,13 +67,22 @@ def read_jobs(sweep_dir: Path) -> list[Job]:
     jobs = []
     for job_dir in job_directories(sweep_dir):
         overrides, unreadable = read_overrides(job_dir / ".hydra" / "overrides.yaml")
-        metrics = unreadable or read_metrics(job_dir)
-        if metrics.get("status") == RUNNING and held(job_dir) is False:
-            metrics = {**metrics, "status": INTERRUPTED, "interrupted_by": "its process ended"}
+        metrics = live_metrics(job_dir, unreadable or read_metrics(job_dir))
         jobs.append(Job(job_dir.relative_to(sweep_dir).as_posix(), overrides, metrics))
-    return sorted(
-        jobs, key=lambda j: (not j.name.isdigit(), int(j.name) if j.name.isdigit() else 0, j.name)
-    )
+    return sorted(jobs, key=lambda job: job_order(job.name))
+
+
+def live_metrics(job_dir: Path, metrics: dict[str, Any]) -> dict[str, Any]:
+    """A job's metrics as they stand now: one that says `running` while no process holds
+    its directory's lock was killed, and is `interrupted`."""
+    if metrics.get("status") == RUNNING and held(job_dir) is False:
+        return {**metrics, "status": INTERRUPTED, "interrupted_by": "its process ended"}
+    return metrics
+
+
+def job_order(name: str) -> tuple[bool, int, str]:
+    """Sort key of job names: numbered jobs by number, then named ones by name."""
+    return (not name.isdigit(), int(name) if name.isdigit() else 0, name)
 
 
 def job_directories(sweep_dir: Path) -> list[Path]:
