@@ -41,12 +41,14 @@ test-install: $(STAMP)
 # every payload), of the GPU slots (jobs killed in their slots), Hydra's suites on the
 # GPU-slot path (a process per job), of the other launchers (submitit's local one, DDP on
 # two processes, local_parallel's pool, Optuna and local_parallel from Python), of killed
-# and resumed sweeps and of Optuna studies (stopped, resumed, several objectives). Full
+# and resumed sweeps and of Optuna studies (stopped, resumed, several objectives), of W&B
+# sweep files run offline and of a sweep file side by side. Full
 # disks and read-only mounts need root.
 FAULTS := tests/integration/test_faults.py tests/integration/test_hostile_checkpoints.py \
 	tests/integration/test_gpu_slots.py tests/integration/test_hydra_contract.py \
 	tests/integration/test_cluster.py tests/integration/test_sweeps.py \
-	tests/integration/test_search_cli.py tests/integration/test_python_api.py
+	tests/integration/test_search_cli.py tests/integration/test_python_api.py \
+	tests/integration/test_sweep_files.py
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m slow $(FAULTS) $(ARGS)
 

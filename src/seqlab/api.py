@@ -277,11 +277,13 @@ def _held_directories(args: list[str]) -> Iterator[None]:
     from seqlab.callbacks.hydra import STARTED_SWEEPS
     from seqlab.cli.common import resumed_directories
     from seqlab.locking import release_all
+    from seqlab.sweeps.status import stop_all
 
     started = len(STARTED_SWEEPS)
     try:
         yield
     finally:
+        stop_all()  # a sweep that was refused midway never reached its end callbacks
         for directory in [*STARTED_SWEEPS[started:], *resumed_directories(args)]:
             release_all(directory)
 

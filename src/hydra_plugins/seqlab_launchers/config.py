@@ -63,6 +63,10 @@ class SlurmLauncherConf(SlurmQueueConf):
     # checkpoints/last.ckpt.
     signal_delay_s: int = 120
     max_num_timeout: int = 3
+    # Before submitting, build each model and data shape of the sweep and step it once on
+    # the CPU here (as debug=fdr does): a setting that cannot even build its model stops
+    # the submission in one line instead of failing after its wait in the queue.
+    canary: bool = True
 
 
 ConfigStore.instance().store(

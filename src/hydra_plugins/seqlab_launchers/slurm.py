@@ -32,9 +32,10 @@ log = logging.getLogger(__name__)
 class SlurmLauncher(submitit_launcher.SlurmLauncher):
     """One SLURM job array per batch of the sweep (see the module's docstring)."""
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, canary: bool = True, **params: Any) -> None:
         from seqlab.sweeps.gpu_slots import slurm_gpu_request
 
+        self.canary = canary
         super().__init__(**slurm_gpu_request(params))
 
     def launch(
@@ -50,7 +51,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         log.info(f"Submitit 'slurm' sweep output dir : {sweep_dir}")
         resuming = bool(self.config.get(RESUME))
         results: dict[int, JobReturn] = {}
-        todo = []
+        todo, directories = [], []
         loader = self.hydra_context.config_loader
         for num, overrides in enumerate(job_overrides, start=initial_job_idx):
             directory = job_dir(loader, self.config, overrides, num)
@@ -60,8 +61,12 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
                 results[num] = JobReturn(overrides=list(overrides), status=JobStatus.COMPLETED)
                 continue
             log.info(f"\t#{num} : {' '.join(filter_overrides(overrides))}")
-            _write_overrides(directory, overrides)
             todo.append((list(overrides), "hydra.sweep.dir", num, f"job_id_for_{num}"))
+            directories.append(directory)
+        if todo and self.canary:  # before any job's directory is written
+            self._canary([overrides for overrides, *_ in todo], [num for _, _, num, _ in todo])
+        for (overrides, *_), directory in zip(todo, directories, strict=True):
+            _write_overrides(directory, overrides)
         if todo:
             state = Singleton.get_state()
             params = [(*job, state) for job in todo]
@@ -69,6 +74,29 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
             for (overrides, _, num, _), job in zip(todo, jobs, strict=True):
                 results[num] = job_result(job, num, overrides)
         return [results[num] for num in sorted(results)]
+
+    def _canary(self, jobs: list[list[str]], nums: list[int]) -> None:
+        """Build and step once, on the CPU here, one job of each model and data shape;
+        the first that fails stops the submission (a ConfigError: one line)."""
+        import time
+
+        from seqlab.config import ConfigError
+        from seqlab.sweeps.estimates import distinct_shapes, probe_jobs
+
+        assert self.config is not None
+        start = time.perf_counter()
+        shapes = list(distinct_shapes(self.hydra_context.config_loader, self.config, jobs).values())
+        log.info("canary: %d shape(s) of %d job(s), built and stepped once on the CPU here",
+                 len(shapes), len(jobs))  # fmt: skip
+        results = probe_jobs([job for _, job in shapes], mode="check")
+        for (index, _), result in zip(shapes, results, strict=True):
+            if "error" in result:
+                raise ConfigError(
+                    f"canary: job #{nums[index]} ({' '.join(filter_overrides(jobs[index]))}) "
+                    f"fails before submission: {result['error']}; nothing was submitted "
+                    "(hydra.launcher.canary=false skips this check)"
+                )
+        log.info("canary: every shape ran (%.1f s); submitting", time.perf_counter() - start)
 
     def _executor(self) -> Any:
         """submitit's executor with the launcher's parameters (as the base launcher sets

@@ -18,8 +18,11 @@ Its config is `SeqlabBasicSweeperConf` (config.py), Hydra's own basic sweeper's 
 from __future__ import annotations
 
 import copy
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
@@ -28,11 +31,20 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_search_path import ConfigSearchPath
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
+from hydra.core.utils import JobReturn
 from hydra.plugins.config_source import ConfigResult
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_plugins.seqlab_sweepers.config import SeqlabBasicSweeperConf, check_keys
+from hydra_plugins.seqlab_sweepers.config import (
+    SeqlabBasicSweeperConf,
+    SeqlabOptunaSweeperConf,
+    check_keys,
+)
+from seqlab.names import RESUME
+from seqlab.sweeps.files import SweepFile, combined_jobs, configured_sweep
+
+log = logging.getLogger(__name__)
 
 
 def covering_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
@@ -126,7 +138,14 @@ class SweepConfigLoader(ConfigLoaderImpl):
 
 class SeqlabBasicSweeper(BasicSweeper):
     """Hydra's BasicSweeper whose check before launching composes `covering_jobs` only, and
-    whose compositions, its own and its launcher's, go through `SweepConfigLoader`."""
+    whose compositions, its own and its launcher's, go through `SweepConfigLoader`.
+
+    Its jobs are the command line's grid, multiplied by the settings of a sweep file
+    (`sweep=<name>`, `sweep_file=<path>`: seqlab.sweeps.files) where one is given. A W&B
+    file asking for a random or Bayesian search runs as seqlab's Optuna study. Under
+    `--plan` it shows the jobs and launches none; otherwise it writes the plan to the
+    sweep directory before the first job (seqlab.sweeps.plan).
+    """
 
     def __init__(self, max_batch_size: int | None = None, params: Any = None, **unknown: Any):
         check_keys(SeqlabBasicSweeperConf, unknown)
@@ -137,7 +156,91 @@ class SeqlabBasicSweeper(BasicSweeper):
     ) -> None:
         loader = SweepConfigLoader(hydra_context.config_loader.config_search_path)
         hydra_context = replace(hydra_context, config_loader=loader)
+        self.task_function = task_function
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
+
+    def sweep(self, arguments: list[str]) -> Any:
+        assert self.config is not None and self.hydra_context is not None
+        sweep_file = configured_sweep(self.config)
+        for note in sweep_file.notes if sweep_file else []:
+            log.info(note)
+        if sweep_file is not None and sweep_file.search is not None:
+            return self._search(arguments)
+        jobs = self.jobs(arguments, sweep_file)
+        return self._run(jobs, sweep_file.where if sweep_file else "the command line")
+
+    def jobs(self, arguments: list[str], sweep_file: SweepFile | None) -> list[list[str]]:
+        """Every job's overrides: the command line's grid (Hydra's own split), times the
+        sweep file's settings."""
+        assert self.hydra_context is not None
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        overrides = parser.parse_overrides([*self._parse_config(), *arguments])
+        command = self.split_arguments(overrides, None)[0]
+        if sweep_file is None or sweep_file.settings is None:
+            return command
+        jobs, pinned = combined_jobs(sweep_file.settings, command)
+        for key in pinned:
+            log.info("%s: set on the command line, which wins over %s", key, sweep_file.where)
+        return jobs
+
+    def _run(self, jobs: list[list[str]], source: str) -> list[Sequence[JobReturn]]:
+        """Hydra's BasicSweeper.sweep, on `jobs`, with the plan first."""
+        from seqlab.sweeps.plan import check_resumed_jobs, launcher_slots, planning, write_plan
+
+        assert self.config is not None and self.launcher is not None
+        if planning():
+            self.validate_batch_is_legal(jobs)
+            self._show_plan(jobs, source)
+            return []
+        size = self.max_batch_size
+        chunks = [jobs] if size is None else self.split_overrides_to_chunks(jobs, size)
+        self.overrides = list(chunks)
+        self.batch_index = 0
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        if self.config.get(RESUME):
+            check_resumed_jobs(sweep_dir, jobs)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        write_plan(sweep_dir, jobs, len(jobs), launcher_slots(self.config, len(jobs)).count, source)
+        returns: list[Sequence[JobReturn]] = []
+        initial_job_idx = 0
+        while not self.is_done():
+            batch = self.get_job_batch()
+            tic = time.perf_counter()
+            self.validate_batch_is_legal(batch)
+            log.debug("validated %d jobs in %.2f s", len(batch), time.perf_counter() - tic)
+            results = self.launcher.launch(batch, initial_job_idx=initial_job_idx)
+            for r in results:
+                _ = r.return_value  # raises where the job raised, as Hydra's sweeper does
+            initial_job_idx += len(batch)
+            returns.append(results)
+        return returns
+
+    def _show_plan(self, jobs: list[list[str]], source: str) -> None:
+        from seqlab.sweeps.estimates import job_estimates
+        from seqlab.sweeps.plan import launcher_slots, plan_lines, planning
+
+        assert self.config is not None and self.hydra_context is not None
+        slots = launcher_slots(self.config, len(jobs))
+        loader = self.hydra_context.config_loader
+        estimates = job_estimates(loader, self.config, jobs, probe=planning() == "probe")
+        print("\n".join(plan_lines(jobs, slots, estimates, source)), flush=True)
+
+    def _search(self, arguments: list[str]) -> Any:
+        """A W&B random or bayes file: seqlab's Optuna sweeper runs it, with the sampler,
+        run cap and pruner the file asks for (the search space it reads from the file)."""
+        from hydra_plugins.seqlab_sweepers.optuna_sweeper import SeqlabOptunaSweeper
+
+        assert self.config is not None and self.hydra_context is not None
+        settings = OmegaConf.to_container(OmegaConf.structured(SeqlabOptunaSweeperConf))
+        assert isinstance(settings, dict)
+        settings.pop("_target_")
+        settings["seed"] = self.config.get("seed")
+        sweeper = SeqlabOptunaSweeper(**settings)
+        sweeper.setup(
+            hydra_context=self.hydra_context, task_function=self.task_function, config=self.config
+        )
+        return sweeper.sweep(arguments)
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         super().validate_batch_is_legal(covering_jobs(batch))

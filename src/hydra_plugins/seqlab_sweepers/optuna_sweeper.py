@@ -35,6 +35,8 @@ from hydra_plugins.seqlab_sweepers.config import SeqlabOptunaSweeperConf, check_
 from seqlab.files import write_text_atomic
 from seqlab.names import TRIAL_PREFIX
 from seqlab.search import RESULTS_FILE
+from seqlab.sweeps.files import configured_sweep
+from seqlab.sweeps.plan import launcher_slots, planning, slot_lines, write_plan
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,11 @@ class SeqlabOptunaSweeper(Sweeper):
     def sweep(self, arguments: list[str]) -> Any:
         from seqlab.search import SearchSettings, create_study, search_space
 
-        settings = SearchSettings.from_config(self.settings, self.config.monitor)
+        file_params, file_fixed, monitor = self._from_sweep_file()
+        settings = SearchSettings.from_config(self.settings, monitor)
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
-        params = [f"{k}={v}" for k, v in (self.settings.params or {}).items()]
+        params = [f"{k}={v}" for k, v in {**(self.settings.params or {}), **file_params}.items()]
+        arguments = [*(f"{k}={v}" for k, v in file_fixed.items()), *arguments]
         found = search_space(params, list(arguments), parser)
         space, fixed = found.space, found.fixed
         for text in found.pinned:
@@ -76,9 +80,15 @@ class SeqlabOptunaSweeper(Sweeper):
             )
         # Compose one trial's config before any job runs: a bad key fails here, at once.
         self.validate_batch_is_legal([[*fixed, *_overrides(_first_values(space))]])
+        total = _trials_wanted(settings, space) + settings.confirm_top_k * settings.confirm_seeds
+        if planning():
+            _show_plan(self.config, settings, space, fixed, total)
+            return None
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         write_text_atomic(sweep_dir / "multirun.yaml", OmegaConf.to_yaml(self.config))
+        slots = launcher_slots(self.config, total).count
+        write_plan(sweep_dir, None, total, slots, f"an Optuna study ({settings.sampler})")
         study = create_study(settings, self.settings, space, sweep_dir)
         _retry_interrupted(study)
         todo = _trials_wanted(settings, space) - len(_finished(study))
@@ -106,6 +116,37 @@ class SeqlabOptunaSweeper(Sweeper):
             confirmed = self._confirm(study, settings, fixed, run.next_job)
         _write_results(study, sweep_dir, settings, run.stopped, confirmed)
         return None
+
+    def _from_sweep_file(self) -> tuple[dict[str, str], dict[str, str], Any]:
+        """A sweep file's search space, fixed values and monitor (W&B's `metric`); a W&B
+        random or bayes file also sets the sampler, the trials and the pruner."""
+        assert self.config is not None
+        sweep_file = configured_sweep(self.config)
+        if sweep_file is None:
+            return {}, {}, self.config.monitor
+        params, fixed = sweep_file.search_space()
+        if (search := sweep_file.search) is not None:
+            self.settings.sampler = search.sampler
+            if search.n_trials is not None:
+                self.settings.n_trials = search.n_trials
+            else:
+                log.info(
+                    "%s: no run_cap; the study runs hydra.sweeper.n_trials=%d trials",
+                    sweep_file.where,
+                    self.settings.n_trials,
+                )
+            if search.pruner is not None:
+                self.settings.pruner = search.pruner
+                self.settings.pruner_options = {search.pruner: dict(search.pruner_options)}
+            else:
+                self.settings.pruner = "none"  # W&B stops no run without early_terminate
+        monitor = self.config.monitor
+        if "monitor.metric" in fixed:
+            monitor = OmegaConf.create(
+                {"metric": fixed["monitor.metric"], "mode": fixed.get("monitor.mode", "min")}
+            )
+            monitor.metric = str(monitor.metric)  # resolved: ${metric:...}
+        return params, fixed, monitor
 
     def _confirm(
         self, study: Any, settings: Any, fixed: list[str], first_job: int
@@ -443,3 +484,17 @@ def _write_results(
     if confirmed is not None:
         results["confirmed"] = confirmed
     write_text_atomic(sweep_dir / RESULTS_FILE, OmegaConf.to_yaml(results))
+
+
+def _show_plan(
+    config: DictConfig, settings: Any, space: dict, fixed: list[str], total: int
+) -> None:
+    """`--plan` for a study: what it searches, how many jobs at most, where they run."""
+    slots = launcher_slots(config, total)
+    lines = [
+        f"Plan: an Optuna study ({settings.sampler} sampler, {settings.pruner} pruner) of "
+        f"{settings.n_trials} trial(s), {total} job(s) at most with its confirmation",
+        *(f"  search {key}: {dist}" for key, dist in space.items()),
+        *(f"  fixed  {text}" for text in fixed),
+    ]
+    print("\n".join([*lines, *slot_lines(slots, total)]), flush=True)

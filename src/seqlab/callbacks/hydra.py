@@ -20,8 +20,12 @@ from seqlab.config import ConfigError, Refused, unknown_key
 from seqlab.locking import DirectoryInUse, acquire, release
 from seqlab.report.summary import write_report
 from seqlab.search import stopped_study
+from seqlab.sweeps.files import configured_sweep
 from seqlab.sweeps.gpu_slots import check_jobs_per_gpu, chosen_gpus, slurm_gpu_request
 from seqlab.sweeps.jobs import unfinished_jobs
+from seqlab.sweeps.notice import send_notice, sweep_summary
+from seqlab.sweeps.plan import planning
+from seqlab.sweeps.status import StatusReporter
 
 
 class PluginCheck(Callback):
@@ -37,6 +41,10 @@ class PluginCheck(Callback):
         target = str(config.hydra.launcher.get("_target_", ""))
         if line := _gpu_settings(target, config.hydra.launcher):
             raise Refused(line)
+        try:  # read again by the sweeper; a bad file is refused before the sweep's directory
+            configured_sweep(config)
+        except ConfigError as e:
+            raise Refused(str(e)) from e
         if target.endswith(".SlurmLauncher") and shutil.which("sbatch") is None:
             raise Refused(
                 "hydra/launcher=slurm: SLURM's sbatch is not on PATH here; run on a cluster's "
@@ -80,6 +88,8 @@ class SweepLock(Callback):
     instead of running the same jobs in the same directories."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if planning():  # --plan: no directory, nothing to hold
+            return
         try:
             acquire(config.hydra.sweep.dir)
         except (DirectoryInUse, OSError) as e:  # Hydra turns a callback's exceptions into warnings
@@ -87,7 +97,43 @@ class SweepLock(Callback):
         STARTED_SWEEPS.append(str(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        release(config.hydra.sweep.dir)
+        if not planning():
+            release(config.hydra.sweep.dir)
+
+
+class SweepStatusCallback(Callback):
+    """While a multirun runs, its live status (seqlab.sweeps.status): done, running,
+    failed, pruned and pending of the total, the time so far, an ETA and the best value
+    yet; a job that fails or diverges is announced when it ends.
+
+    `live`: auto draws one line that Rich redraws in place when the output is a terminal
+    and the jobs run in other processes; otherwise (and with false) a plain line at each
+    change, at most every `every_s` seconds."""
+
+    def __init__(self, every_s: float = 5.0, live: Any = "auto") -> None:
+        self.every_s, self.live = float(every_s), live
+        self.reporter: StatusReporter | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Launchers pickle Hydra's callbacks into each job's process; the reporter (a
+        # thread) stays with the driver.
+        return {**self.__dict__, "reporter": None}
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if planning():
+            return
+        target = str(config.hydra.launcher.get("_target_", ""))
+        elsewhere = not target.endswith("BasicLauncher")
+        live = self.live is True or (self.live == "auto" and elsewhere and sys.stdout.isatty())
+        self.reporter = StatusReporter(
+            config.hydra.sweep.dir, driving=True, every_s=self.every_s, live=live
+        )
+        self.reporter.start()
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self.reporter is not None:
+            reporter, self.reporter = self.reporter, None
+            reporter.stop()
 
 
 class SweepReportCallback(Callback):
@@ -104,6 +150,8 @@ class SweepReportCallback(Callback):
         self.replicate_keys = list(replicate_keys)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if planning():
+            return
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
             path = write_report(sweep_dir, replicate_keys=self.replicate_keys)
@@ -111,8 +159,24 @@ class SweepReportCallback(Callback):
             print(
                 f"seqlab-report: could not write the report for {sweep_dir}: {e}", file=sys.stderr
             )
+            path = None
+        _notify(config.get("notify"), sweep_dir, path)
+        if path is None:
             return
         print(f"Sweep report: {path}")
         print(f"Compare the jobs with: tensorboard --logdir {sweep_dir / 'tensorboard'}")
         if unfinished := unfinished_jobs(sweep_dir) or stopped_study(sweep_dir):
             raise Refused(unfinished, 1)
+
+
+def _notify(notify: Any, sweep_dir: Path, report: Path | None) -> None:
+    """The end-of-sweep notice, if asked for; its failure is a warning line, never the
+    sweep's."""
+    if not notify or not (notify.get("url") or notify.get("command")):
+        return
+    try:
+        problems = send_notice(notify, sweep_summary(sweep_dir, report))
+    except Exception as e:  # noqa: BLE001 (a notice never fails a sweep)
+        problems = [f"notify: {e}"]
+    for line in problems:
+        print(f"seqlab-train: warning: {line}", file=sys.stderr)

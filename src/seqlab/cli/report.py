@@ -55,6 +55,19 @@ def main(argv: list[str] | None = None) -> int:
         help="where --compare writes its table (default: B/compare_<A>.md), or --table its "
         "table (default: standard output)",
     )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="follow the sweep DIR while it runs (from any terminal or machine that sees its "
+        "directory): a status line at each change, failed jobs as they end; exits when it ends",
+    )
+    parser.add_argument(
+        "--every",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="--watch: at most one status line every S seconds (default: %(default)s)",
+    )
     parser.add_argument("--metric", help="metric to rank by (default: the runs' monitor)")
     parser.add_argument("--no-plots", action="store_true", help="write only the tables")
     parser.add_argument(
@@ -64,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         "%(default)s; '' for none)",
     )
     args = parser.parse_args(argv)
+    if args.watch:
+        return _watch(parser, args)
     if args.table is not None:
         return _table(parser, args)
     if (len(args.paths) != 1) == (args.compare is None) or (args.compare and args.paths):
@@ -89,6 +104,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 TABLES = ("runs", "groups", "curves")
+
+
+def _watch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """--watch: follow one sweep until no process drives it; exit status 1 if some of its
+    jobs did not finish, as the sweep's own (a failed job is an ended one)."""
+    from seqlab.sweeps.status import StatusReporter
+
+    if len(args.paths) != 1 or args.table or args.compare:
+        parser.error("--watch follows one sweep directory")
+    sweep_dir = args.paths[0]
+    if not sweep_dir.is_dir():
+        print(f"seqlab-report: error: {sweep_dir}: not a directory", file=sys.stderr)
+        return 2
+    try:
+        status = StatusReporter(sweep_dir, driving=False, every_s=args.every).follow()
+    except KeyboardInterrupt:
+        return 130
+    return 1 if status.finished < status.total else 0
 
 
 def _table(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

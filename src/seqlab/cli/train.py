@@ -26,6 +26,7 @@ from seqlab.locking import DirectoryInUse
 from seqlab.names import FAILED, recorded_name
 from seqlab.rundir import failure, record_failure
 from seqlab.search import outcome
+from seqlab.sweeps.plan import PLAN_ENV
 
 log = logging.getLogger("seqlab")
 
@@ -92,7 +93,28 @@ def task(cfg: DictConfig) -> float:
     of a multirun. The Python API (seqlab.api) hands Hydra the same function."""
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         return sweep_job(cfg)
-    return checked(train_task, cfg)
+    return checked(single_run, cfg)
+
+
+def single_run(cfg: DictConfig) -> float:
+    if cfg.get("sweep") is not None or cfg.get("sweep_file"):
+        name = f"sweep_file={cfg.sweep_file}" if cfg.get("sweep_file") else "sweep=..."
+        raise ConfigError(f"{name}: a sweep file runs as a multirun: add -m")
+    return train_task(cfg)
+
+
+def sweep_arguments(args: list[str]) -> tuple[list[str], str | None]:
+    """The command line for Hydra, and `--plan`'s mode (None without it): `--plan` shows
+    the jobs and their estimate from earlier runs or a probe; `--plan --no-probe` from
+    earlier runs only. A sweep file (`sweep=`, `sweep_file=`) makes it a multirun."""
+    plan = "probe" if "--plan" in args else None
+    if plan and "--no-probe" in args:
+        plan = "history"
+    args = [a for a in args if a not in ("--plan", "--no-probe")]
+    swept = any(a.startswith(("sweep=", "sweep_file=")) for a in args)
+    if (swept or plan) and not {"-m", "--multirun"} & set(args):
+        args = ["--multirun", *args]
+    return args, plan
 
 
 # Hydra's version base and where the configs are, shared with the Python API.
@@ -102,4 +124,8 @@ _app = hydra.main(version_base=VERSION_BASE, config_path=CONFIG_DIR, config_name
 
 def main() -> None:
     """seqlab-train: train one model, or sweep many with -m."""
-    run_hydra_app(_app, "seqlab-train", sys.argv[1:])
+    args, plan = sweep_arguments(sys.argv[1:])
+    sys.argv[1:] = args  # what Hydra's own parser reads
+    if plan:
+        os.environ[PLAN_ENV] = plan
+    run_hydra_app(_app, "seqlab-train", args)
