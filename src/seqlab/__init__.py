@@ -5,6 +5,7 @@ As a library (docs/python.md):
     import seqlab
     run = seqlab.train("tutorial_sum", ["model.hidden_dim=32"])   # one run, as seqlab-train
     grid = seqlab.sweep("tutorial_sum", model__lr=[0.1, 0.5])     # a multirun, as -m
+    jobs = seqlab.plan(overrides=["sweep=notebook"])               # its jobs, as --plan
     runs = seqlab.load("outputs/")                                # every run under a root
     runs.table(); runs.curves(); runs.groups()                    # pandas DataFrames
 
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "train": "seqlab.api",
     "sweep": "seqlab.api",
+    "plan": "seqlab.api",
     "load": "seqlab.results",
     "Run": "seqlab.results",
     "Sweep": "seqlab.results",
@@ -39,12 +41,13 @@ __all__ = [
     "__version__",
     "load",
     "paper_table",
+    "plan",
     "sweep",
     "train",
 ]
 
 if TYPE_CHECKING:
-    from seqlab.api import sweep, train
+    from seqlab.api import plan, sweep, train
     from seqlab.config import ConfigError
     from seqlab.results import Run, Runs, Sweep, load, paper_table
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import os
 import signal
@@ -104,6 +105,69 @@ def sweep(
     from seqlab.results import Sweep
 
     return Sweep(STARTED_SWEEPS[-1])
+
+
+def plan(
+    experiment: str | None = None,
+    overrides: Overrides = None,
+    *,
+    probe: bool = False,
+    config_dir: str | Path | None = None,
+    **axes: Any,
+) -> Any:
+    """The jobs a sweep would run, as `seqlab-train -m ... --plan` lists them, as a
+    DataFrame: one row per job with its overrides (a column per key) and its estimated
+    seconds (`estimate_s`, and `estimate_from`: earlier runs, a probe, or none). Nothing
+    is written and nothing runs; `probe=True` times each shape no earlier run has. The
+    launcher's slots are in `.attrs["slots"]`, a study's search space in
+    `.attrs["space"]`. Arguments as for `sweep`.
+    """
+    from seqlab.sweeps.plan import PLAN_ENV, SHOWN_PLANS
+
+    args = _arguments(experiment, overrides, axes, axes=True)
+    shown = len(SHOWN_PLANS)
+    previous = os.environ.get(PLAN_ENV)
+    os.environ[PLAN_ENV] = "probe" if probe else "history"
+    try:
+        # The frame is the answer: the printed plan is the command's.
+        with (
+            _hydra_call(args, multirun=True, config_dir=config_dir) as run,
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
+            run()
+    finally:
+        if previous is None:
+            os.environ.pop(PLAN_ENV, None)
+        else:
+            os.environ[PLAN_ENV] = previous
+    if len(SHOWN_PLANS) == shown:
+        raise ConfigError("no plan was made: the sweeper did not plan this sweep")
+    import pandas as pd
+
+    made = SHOWN_PLANS[-1]
+    rows = []
+    for num, job in enumerate(made.jobs):
+        row: dict[str, Any] = {"job": num}
+        row.update({k: _typed(v) for k, v in (o.split("=", 1) for o in job if "=" in o)})
+        seconds, source = made.estimates[num] if made.estimates else (None, "")
+        row.update(estimate_s=seconds, estimate_from=source)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame.attrs.update(
+        source=made.source, total=made.total, space=made.space,
+        slots={"count": made.slots.count, "how": made.slots.how, "details": made.slots.details},
+    )  # fmt: skip
+    return frame
+
+
+def _typed(text: str) -> Any:
+    """An override's value as a number where it reads as one: 8 is an int, 0.1 a float."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 # --------------------------------------------------------------------------------------------

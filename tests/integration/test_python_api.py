@@ -233,3 +233,24 @@ def test_a_sweep_left_unfinished_comes_back_with_a_warning(in_dir, monkeypatch):
     assert len(grid) == 1 and (grid.path / "summary.md").is_file()
     with pytest.raises(seqlab.ConfigError, match="model.hidden_dim=0 is not allowed"):
         seqlab.train(overrides=RUN_A, model__hidden_dim=0)  # other refusals still raise
+
+
+def test_a_sweep_file_planned_and_run_from_python(in_dir, capsys):
+    # The plan, as --plan gives it: a row per job, its overrides as columns; nothing written.
+    jobs = seqlab.plan(overrides=["sweep=notebook"])
+    assert len(jobs) == 16 and jobs.attrs["source"] == "sweep=notebook"
+    assert list(jobs.columns[:6]) == [
+        "job", "data.length", "data.n", "model.hidden_dim", "model.lr", "trainer.max_epochs"
+    ]  # fmt: skip
+    assert jobs["model.hidden_dim"].tolist().count(64) == 11
+    assert jobs["estimate_s"].isna().all() and jobs.attrs["slots"]["count"] == 1
+    assert not (in_dir / "outputs").exists()
+    assert "Plan:" not in capsys.readouterr().out  # the frame is the answer
+    # The same file runs as a sweep: the command line (here, keywords) wins key by key.
+    (in_dir / "pairs.yaml").write_text("zip: {model.hidden_dim: [4, 8], seed: [1, 2]}\n")
+    swept = seqlab.sweep(
+        "tutorial_sum", [*QUIET, "sweep_file=pairs.yaml"], data__n=40, trainer__max_epochs=1
+    )
+    table = swept.table()
+    assert sorted(zip(table["model.hidden_dim"], table["seed"], strict=True)) == [(4, 1), (8, 2)]
+    assert set(table["status"]) == {"completed"}

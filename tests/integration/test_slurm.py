@@ -117,13 +117,44 @@ def test_a_sweep_runs_as_one_array_two_at_a_time(cli_cwd, cluster):
 
 
 def test_a_job_with_a_bad_value_fails_alone(cli_cwd, cluster):
-    jobs = run_sweep(["model.hidden_dim=8,-4,16"], cli_cwd, cluster)
+    # Without the canary, which would stop the whole sweep before submitting it (below).
+    jobs = run_sweep(["model.hidden_dim=8,-4,16", "hydra.launcher.canary=false"], cli_cwd, cluster)
     statuses = [json.loads((j / "metrics.json").read_text())["status"] for j in jobs]
     assert statuses == ["completed", "failed", "completed"]
     error = json.loads((jobs[1] / "metrics.json").read_text())["error"]
     assert "model.hidden_dim" in error
     summary = (jobs[0].parent / "summary.md").read_text()
     assert "3 jobs: 2 completed, 1 failed" in summary
+
+
+def test_the_canary_stops_a_sweep_that_cannot_build_before_sbatch(cli_cwd, cluster):
+    arrays_before = {row[0].split("_")[0] for row in sacct(cluster, "JobID")}
+    # A setting that cannot even build its model (a negative hidden size)...
+    result = run_cli(
+        ["seqlab-train", "-m", *CPU_JOBS, *TINY, "model.hidden_dim=8,-4", "model.lr=0.1,0.5"],
+        cli_cwd,
+        timeout=600,
+        **cluster,
+    )
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert lines[-1].startswith("seqlab-train: error: canary: job #2 ("), lines
+    assert "model.hidden_dim=-4" in lines[-1] and "fails before submission" in lines[-1]
+    assert "nothing was submitted (hydra.launcher.canary=false skips this check)" in lines[-1]
+    # ...stops it here: sbatch never ran, and no job directory waits for a job.
+    assert {row[0].split("_")[0] for row in sacct(cluster, "JobID")} == arrays_before
+    sweep = only_sweep(cli_cwd)
+    assert not list((sweep).glob("*/.hydra/overrides.yaml"))
+    assert not (sweep / ".submitit").exists()
+    # A good sweep goes through it to the cluster; a sweep file's jobs run there too.
+    (cli_cwd / "outputs").rename(cli_cwd / "refused")
+    (cli_cwd / "pairs.yaml").write_text("zip: {model.hidden_dim: [8, 16], model.lr: [0.1, 0.5]}")
+    jobs = run_sweep(["sweep_file=pairs.yaml"], cli_cwd, cluster)
+    metrics = [json.loads((j / "metrics.json").read_text()) for j in jobs]
+    assert [m["status"] for m in metrics] == ["completed", "completed"]
+    assert [(m["config"]["model.hidden_dim"], m["config"]["model.lr"]) for m in metrics] == [
+        (8, 0.1), (16, 0.5)
+    ]  # fmt: skip
 
 
 # Jobs long enough to interrupt: 0.1 s epochs (64 steps of a 4096-sample set).

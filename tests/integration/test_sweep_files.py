@@ -332,3 +332,35 @@ def test_a_sweep_file_runs_side_by_side_with_local_parallel(cli_cwd):
     assert sorted(statuses(sweep)) == ["completed", "completed", "failed"]
     assert "job 2 failed: ConfigError: model.lr=-1" in result.stdout
     assert "sweep: 2/3 done · 1 failed · " in result.stdout
+
+
+@pytest.mark.slow  # make test-faults: a study
+def test_a_seqlab_sweep_file_is_the_search_space_of_an_optuna_study(cli_cwd):
+    (cli_cwd / "space.yaml").write_text(
+        "fixed: {data.n: 60, trainer.max_epochs: 2}\n"
+        "grid: {model.hidden_dim: [4, 8], model.lr: 'interval(0.05, 0.5)'}\n"
+    )
+    result = run_cli(
+        ["seqlab-train", "sweep_file=space.yaml", *TINY, "hydra/sweeper=seqlab_optuna",
+         "hydra.sweeper.n_trials=3", "hydra.sweeper.pruner=none", "hydra.sweeper.seed=1"],
+        cli_cwd,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    import optuna
+
+    from seqlab.search import storage
+
+    study = optuna.load_study(study_name="seqlab", storage=storage(only_sweep(cli_cwd)))
+    assert len(study.trials) == 3
+    assert all(t.params["model.hidden_dim"] in (4, 8) for t in study.trials)
+    assert all(0.05 <= t.params["model.lr"] <= 0.5 for t in study.trials)
+    data_n = {json.loads((j / "metrics.json").read_text())["config"]["data.n"]
+              for j in job_dirs(only_sweep(cli_cwd))}  # fmt: skip
+    assert data_n == {60}
+    # A file beyond a grid is no search space: one line, naming the field.
+    (cli_cwd / "zipped.yaml").write_text("zip: {model.hidden_dim: [4, 8], model.lr: [0.1, 0.2]}")
+    refused = run_cli(
+        ["seqlab-train", "sweep_file=zipped.yaml", *TINY, "hydra/sweeper=seqlab_optuna"], cli_cwd
+    )
+    assert refused.returncode == 2
+    assert "sweep_file=zipped.yaml: zip: the Optuna sweeper searches a space" in refused.stderr

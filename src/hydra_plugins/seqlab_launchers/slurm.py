@@ -86,6 +86,9 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         assert self.config is not None
         start = time.perf_counter()
         shapes = list(distinct_shapes(self.hydra_context.config_loader, self.config, jobs).values())
+        if not all({"model", "data", "trainer"} <= set(job) for _, job in shapes):
+            log.info("canary: not seqlab-train's jobs (no model, data, trainer); skipped")
+            return
         log.info("canary: %d shape(s) of %d job(s), built and stepped once on the CPU here",
                  len(shapes), len(jobs))  # fmt: skip
         results = probe_jobs([job for _, job in shapes], mode="check")

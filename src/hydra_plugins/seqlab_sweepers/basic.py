@@ -176,9 +176,11 @@ class SeqlabBasicSweeper(BasicSweeper):
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
         command = self.split_arguments(overrides, None)[0]
-        if sweep_file is None or sweep_file.settings is None:
+        if sweep_file is None:
             return command
-        jobs, pinned = combined_jobs(sweep_file.settings, command)
+        settings = sweep_file.grid_settings()
+        assert settings is not None  # a search went to _search
+        jobs, pinned = combined_jobs(settings, command)
         for key in pinned:
             log.info("%s: set on the command line, which wins over %s", key, sweep_file.where)
         return jobs
@@ -218,13 +220,14 @@ class SeqlabBasicSweeper(BasicSweeper):
 
     def _show_plan(self, jobs: list[list[str]], source: str) -> None:
         from seqlab.sweeps.estimates import job_estimates
-        from seqlab.sweeps.plan import launcher_slots, plan_lines, planning
+        from seqlab.sweeps.plan import SHOWN_PLANS, Plan, launcher_slots, plan_lines, planning
 
         assert self.config is not None and self.hydra_context is not None
         slots = launcher_slots(self.config, len(jobs))
         loader = self.hydra_context.config_loader
         estimates = job_estimates(loader, self.config, jobs, probe=planning() == "probe")
         print("\n".join(plan_lines(jobs, slots, estimates, source)), flush=True)
+        SHOWN_PLANS.append(Plan(source, slots, jobs, estimates, total=len(jobs)))
 
     def _search(self, arguments: list[str]) -> Any:
         """A W&B random or bayes file: seqlab's Optuna sweeper runs it, with the sampler,

@@ -36,7 +36,14 @@ from seqlab.files import write_text_atomic
 from seqlab.names import TRIAL_PREFIX
 from seqlab.search import RESULTS_FILE
 from seqlab.sweeps.files import configured_sweep
-from seqlab.sweeps.plan import launcher_slots, planning, slot_lines, write_plan
+from seqlab.sweeps.plan import (
+    SHOWN_PLANS,
+    Plan,
+    launcher_slots,
+    planning,
+    slot_lines,
+    write_plan,
+)
 
 log = logging.getLogger(__name__)
 
@@ -498,3 +505,5 @@ def _show_plan(
         *(f"  fixed  {text}" for text in fixed),
     ]
     print("\n".join([*lines, *slot_lines(slots, total)]), flush=True)
+    space_text = {key: repr(dist) for key, dist in space.items()}
+    SHOWN_PLANS.append(Plan("an Optuna study", slots, space=space_text, total=total))

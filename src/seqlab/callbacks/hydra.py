@@ -42,10 +42,13 @@ class PluginCheck(Callback):
         if line := _gpu_settings(target, config.hydra.launcher):
             raise Refused(line)
         try:  # read again by the sweeper; a bad file is refused before the sweep's directory
-            configured_sweep(config)
+            sweep_file = configured_sweep(config)
+            sweeper = str(config.hydra.sweeper.get("_target_", ""))
+            if sweep_file is not None and sweeper.endswith("SeqlabBasicSweeper"):
+                sweep_file.grid_settings()
         except ConfigError as e:
             raise Refused(str(e)) from e
-        if target.endswith(".SlurmLauncher") and shutil.which("sbatch") is None:
+        if target.endswith(".SlurmLauncher") and shutil.which("sbatch") is None and not planning():
             raise Refused(
                 "hydra/launcher=slurm: SLURM's sbatch is not on PATH here; run on a cluster's "
                 "login node, or try the same sweep locally with hydra/launcher=submitit_local"

@@ -78,6 +78,14 @@ class SweepFile:
     # that keeps it from being one.
     space: dict[str, str] | None = None
     not_searchable: str = ""
+    # Why a seqlab file has no settings of a grid (an interval to search, say), if so.
+    no_grid: str = ""
+
+    def grid_settings(self) -> list[Setting] | None:
+        """The settings a grid-like sweeper runs (None for a W&B search)."""
+        if self.settings is None and self.search is None:
+            raise ConfigError(self.no_grid)
+        return self.settings
 
     def search_space(self) -> tuple[dict[str, str], Setting]:
         """For the Optuna sweeper: {key: choice(...) or interval(...)} and the fixed values.
@@ -145,7 +153,19 @@ def read_sweep_file(path: str | Path) -> SweepFile:
 def seqlab_sweep(data: Mapping[str, Any], where: str) -> SweepFile:
     """A sweep in seqlab's form: its settings, seeds included."""
     _known(data, SEQLAB_KEYS, where)
-    settings = block_settings({k: v for k, v in data.items() if k in BLOCK_KEYS}, where)
+    beyond = [k for k in (*BLOCK_KEYS, "seeds") if k in data and k not in ("fixed", "grid")]
+    fixed = _mapping(data.get("fixed") or {}, f"{where}: fixed")
+    space = None
+    if not beyond:
+        grid = _mapping_node(data.get("grid"), f"{where}: grid")
+        space = {k: _choice(v) for k, v in grid.items()}
+    try:
+        settings = block_settings({k: v for k, v in data.items() if k in BLOCK_KEYS}, where)
+    except ConfigError as e:
+        if space is None or "has no grid points" not in str(e):
+            raise
+        # A grid with an interval is a search space only (hydra/sweeper=seqlab_optuna).
+        return SweepFile(where, "seqlab", None, fixed=fixed, space=space, no_grid=str(e))
     if "seeds" in data:
         seeds = _seeds(data["seeds"], f"{where}: seeds")
         clash = [s for s in settings if SEED_KEY in map(bare_key, s)]
@@ -156,12 +176,6 @@ def seqlab_sweep(data: Mapping[str, Any], where: str) -> SweepFile:
     notes = [f"{where}: {dropped} duplicate setting(s) left out"] if dropped else []
     if not settings:
         raise ConfigError(f"{where}: gives no settings")
-    beyond = [k for k in (*BLOCK_KEYS, "seeds") if k in data and k not in ("fixed", "grid")]
-    space = None
-    if not beyond:
-        grid = _mapping_node(data.get("grid"), f"{where}: grid")
-        space = {k: _choice(v) for k, v in grid.items()}
-    fixed = _mapping(data.get("fixed") or {}, f"{where}: fixed")
     return SweepFile(
         where, "seqlab", settings, fixed=fixed, notes=notes, space=space,
         not_searchable=", ".join(beyond),

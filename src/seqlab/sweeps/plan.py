@@ -35,6 +35,23 @@ def planning() -> str | None:
 
 
 @dataclass
+class Plan:
+    """What `--plan` shows, as data (seqlab.plan makes a DataFrame of it): each job's
+    overrides and estimate, or a study's search space."""
+
+    source: str
+    slots: Slots
+    jobs: list[list[str]] = field(default_factory=list)
+    estimates: list[tuple[float | None, str]] | None = None
+    space: dict[str, str] = field(default_factory=dict)  # a study's: key -> distribution
+    total: int = 0
+
+
+# The plans this process showed, in order: how the Python API (seqlab.plan) gets its own.
+SHOWN_PLANS: list[Plan] = []
+
+
+@dataclass
 class Slots:
     """Where a launcher runs a sweep's jobs: how many at once, in words, and what it asks
     of a cluster."""

@@ -111,8 +111,11 @@ def test_seeds_multiply_every_setting():
 def test_a_grid_string_in_hydras_sweep_syntax_gives_its_values():
     settings = settings_of("grid: {model.hidden_dim: 'range(8,11)'}")
     assert [s["model.hidden_dim"] for s in settings] == ["8", "9", "10"]
+    # An interval has no grid points: such a file is a search space only.
+    found = seqlab_sweep({"grid": {"model.lr": "interval(0.1, 1)"}}, "test.yaml")
+    assert found.search_space() == ({"model.lr": "interval(0.1, 1)"}, {})
     with pytest.raises(ConfigError, match=r"grid.model.lr: interval\(0.1, 1\) has no grid points"):
-        settings_of("grid: {model.lr: 'interval(0.1, 1)'}")
+        found.grid_settings()
 
 
 @pytest.mark.parametrize(
