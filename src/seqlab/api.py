@@ -144,11 +144,13 @@ def plan(
         raise ConfigError("no plan was made: the sweeper did not plan this sweep")
     import pandas as pd
 
+    from seqlab.results.frames import typed
+
     made = SHOWN_PLANS[-1]
     rows = []
     for num, job in enumerate(made.jobs):
         row: dict[str, Any] = {"job": num}
-        row.update({k: _typed(v) for k, v in (o.split("=", 1) for o in job if "=" in o)})
+        row.update({k: typed(v) for k, v in (o.split("=", 1) for o in job if "=" in o)})
         seconds, source = made.estimates[num] if made.estimates else (None, "")
         row.update(estimate_s=seconds, estimate_from=source)
         rows.append(row)
@@ -158,16 +160,6 @@ def plan(
         slots={"count": made.slots.count, "how": made.slots.how, "details": made.slots.details},
     )  # fmt: skip
     return frame
-
-
-def _typed(text: str) -> Any:
-    """An override's value as a number where it reads as one: 8 is an int, 0.1 a float."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 # --------------------------------------------------------------------------------------------
