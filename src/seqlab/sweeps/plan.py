@@ -124,6 +124,12 @@ def _slurm(launcher: DictConfig, n_jobs: int) -> Slots:
             if value is not None
         ),
         f"GPUs: {packing}",
+        "canary: "
+        + (
+            "each model and data shape is built and stepped once on the CPU here before sbatch"
+            if launcher.get("canary", True)
+            else "off"
+        ),
     ]
     return Slots(max(1, min(parallel, n_jobs)), "hydra/launcher=slurm", details)
 
@@ -263,8 +269,9 @@ def plan_lines(
         return lines
     mean = sum(known) / len(known)
     filled = [s if s is not None else mean for s, _ in estimates]
+    guessed = "; those without one counted at the others' mean" if len(known) < len(filled) else ""
     lines.append(
         f"Estimated wall time: {duration(makespan(filled, slots.count))} "
-        f"({duration(sum(filled))} of jobs; {sources})"
+        f"({duration(sum(filled))} of jobs; {sources}{guessed})"
     )
     return lines
