@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from hydra.test_utils.launcher_common_tests import IntegrationTestSuite, LauncherTestSuite
 
-from tests.conftest import QUIET, assert_run_contract, run_cli
+from tests.conftest import QUIET, assert_run_contract, run_cli, start_cli
 from tests.integration.conftest import RESUME, job_dirs, only_sweep, sacct, slurm
 
 pytestmark = pytest.mark.slurm
@@ -155,6 +155,26 @@ def test_the_canary_stops_a_sweep_that_cannot_build_before_sbatch(cli_cwd, clust
     assert [(m["config"]["model.hidden_dim"], m["config"]["model.lr"]) for m in metrics] == [
         (8, 0.1), (16, 0.5)
     ]  # fmt: skip
+
+
+def test_watch_follows_a_slurm_sweep_with_its_queue(cli_cwd, cluster):
+    driver = start_cli(
+        ["seqlab-train", "-m", *CPU_JOBS, *TINY, "hydra.launcher.array_parallelism=1",
+         "hydra.launcher.canary=false", "model.hidden_dim=8,16,24", "trainer.max_epochs=20"],
+        cli_cwd,
+        **cluster,
+    )  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(cli_cwd.glob("outputs/multiruns/*/*/.submitit")):
+        time.sleep(0.2)
+    sweep = only_sweep(cli_cwd)
+    watch = run_cli(["seqlab-report", "--watch", str(sweep), "--every", "0"], cli_cwd, **cluster)
+    assert driver.wait(timeout=600) == 0
+    assert watch.returncode == 0, watch.stderr
+    lines = watch.stdout.splitlines()
+    # squeue's states of the array's tasks, one at a time: the others wait in the queue.
+    assert any("queue: " in line and "PENDING" in line for line in lines), lines
+    assert lines[-1].startswith("sweep: 3/3 done · ") and " ended" in lines[-1]
 
 
 # Jobs long enough to interrupt: 0.1 s epochs (64 steps of a 4096-sample set).

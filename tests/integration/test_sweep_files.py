@@ -49,7 +49,8 @@ FORMS = """
 fixed: {trainer.max_epochs: 1}
 union:
   - zip: {data.length: [2, 3], data.n: [60, 80]}
-  - settings: [{model.hidden_dim: 4, data.length: 2}]
+  - settings: [{data.length: 2}]
+    grid: {model.hidden_dim: [4, 6]}
     when:
       - if: {model.hidden_dim: 4}
         grid: {model.lr: [0.1, 0.2]}
@@ -79,21 +80,22 @@ def test_a_sweep_file_runs_exactly_its_settings_and_resumes_them(cli_cwd):
             {"data.length=3", "data.n=80"},
             {"model.hidden_dim=4", "data.length=2", "model.lr=0.1"},
             {"model.hidden_dim=4", "data.length=2", "model.lr=0.2"},
+            {"model.hidden_dim=6", "data.length=2"},
         )
         for seed in (1, 2)
     }
     assert job_overrides(sweep, command[1:]) == expected
-    assert statuses(sweep) == ["completed"] * 8
-    assert json.loads((sweep / PLAN_FILE).read_text())["total"] == 8
-    assert "4 settings, each run by its replicates" in (sweep / "summary.md").read_text()
+    assert statuses(sweep) == ["completed"] * 10
+    assert json.loads((sweep / PLAN_FILE).read_text())["total"] == 10
+    assert "5 settings, each run by its replicates" in (sweep / "summary.md").read_text()
     notice = json.loads((cli_cwd / "notice.json").read_text())
-    assert notice["counts"] == {"completed": 8} and notice["total"] == 8
+    assert notice["counts"] == {"completed": 10} and notice["total"] == 10
 
     # The same command carries the sweep on: nothing finished is trained again.
     again = run_cli([*command[:-2], f"resume={sweep}"], cli_cwd)
     assert again.returncode == 0, again.stderr[-3000:]
     attempts = [json.loads((j / "metrics.json").read_text())["attempts"] for j in job_dirs(sweep)]
-    assert attempts == [1] * 8
+    assert attempts == [1] * 10
     # A file that now gives other jobs would put them in the old jobs' directories.
     (cli_cwd / "forms.yaml").write_text(FORMS.replace("[60, 80]", "[60, 90]"))
     changed = run_cli([*command[:-2], f"resume={sweep}"], cli_cwd)

@@ -117,6 +117,13 @@ def _watch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if not sweep_dir.is_dir():
         print(f"seqlab-report: error: {sweep_dir}: not a directory", file=sys.stderr)
         return 2
+    if not any((sweep_dir / name).is_file() for name in ("plan.json", "multirun.yaml")):
+        print(
+            f"seqlab-report: error: {sweep_dir}: not a sweep directory (no plan.json or "
+            "multirun.yaml); --watch follows outputs/multiruns/<date>/<time>_<id>",
+            file=sys.stderr,
+        )
+        return 2
     try:
         status = StatusReporter(sweep_dir, driving=False, every_s=args.every).follow()
     except KeyboardInterrupt:

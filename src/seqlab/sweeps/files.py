@@ -395,7 +395,9 @@ def wandb_sweep(data: Mapping[str, Any], where: str) -> SweepFile:
         if run_cap is not None and run_cap < len(settings):
             notes.append(f"{where}: run_cap: {run_cap} of the grid's {len(settings)} settings run")
             settings = settings[:run_cap]
-        return SweepFile(where, "wandb", settings, notes=notes)
+        # As a search space (hydra/sweeper=seqlab_optuna): each key's values, a choice().
+        space = {k: "choice(" + ",".join(_grid_values(s, h)) + ")" for k, (s, h) in swept.items()}
+        return SweepFile(where, "wandb", settings, fixed=fixed, notes=notes, space=space)
     if not swept:
         raise ConfigError(f"{where}: parameters: nothing to search (every parameter has a value)")
     params = {k: _search_space(spec, here) for k, (spec, here) in swept.items()}

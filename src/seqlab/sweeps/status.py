@@ -39,6 +39,7 @@ from seqlab.sweeps.plan import duration, read_plan
 ENDED = (COMPLETED, FAILED, DIVERGED, PRUNED)  # a job in these states will not run again
 BAD = (FAILED, DIVERGED)  # announced when a job ends so
 SHOWN = (COMPLETED, RUNNING, FAILED, DIVERGED, PRUNED, INTERRUPTED, PENDING)
+QUEUE_EVERY_S = 30.0  # how often a reporter asks squeue: a cluster's controller is shared
 WORDS = {COMPLETED: "done"}
 
 
@@ -160,12 +161,13 @@ def cause(job: Job) -> str:
     return str(metrics.get("error") or job.status).splitlines()[0]
 
 
-_ARRAY_TASK = re.compile(r"^(\d+)_\d+$")
+_ARRAY_TASK = re.compile(r"^(\d+)(_\d+)?$")
 
 
 def queue_states(sweep_dir: Path) -> Counter:
     """The SLURM states of a sweep's array tasks still in the queue, where submitit left
-    their job ids (`.submitit/<array>_<task>`) and `squeue` can be reached; else none."""
+    their job ids (`.submitit/<array>`, `.submitit/<array>_<task>`) and `squeue` can be
+    reached; else none."""
     folder = sweep_dir / ".submitit"
     if not folder.is_dir() or shutil.which("squeue") is None:
         return Counter()
@@ -217,9 +219,17 @@ class StatusReporter:
         self._thread: threading.Thread | None = None
         self._live: Any = None
         self._reader = JobReader(self.sweep_dir)
+        self._queue: Counter = Counter()
+        self._queue_at = -math.inf
 
     def poll(self, final: bool = False) -> SweepStatus:
-        status = read_status(self.sweep_dir, driving=self.driving, reader=self._reader)
+        ask_queue = time.monotonic() - self._queue_at >= QUEUE_EVERY_S
+        status = read_status(
+            self.sweep_dir, driving=self.driving, queue=ask_queue, reader=self._reader
+        )
+        if ask_queue:
+            self._queue, self._queue_at = status.queue, time.monotonic()
+        status.queue = self._queue
         status.ended = status.ended or final
         self._announce(status)
         if status.total == 0:  # the sweeper has not planned it yet
