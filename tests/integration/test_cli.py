@@ -175,6 +175,7 @@ def test_commands_table_matches_the_installed_scripts(tmp_path):
     assert help_text.returncode == 0 and "seqlab-train: train an LSTM" in help_text.stdout
 
 
+@pytest.mark.slow  # make test-faults: a tagger trained, then every bad checkpoint
 def test_seqlab_tag_with_the_toy_tagger_and_bad_checkpoints(tmp_path):
 
     run_dir = tmp_path / "toy"

@@ -64,6 +64,7 @@ def test_48_job_report(tmp_path):
     subprocess.run([str(script), str(sweep)], check=True, capture_output=True)
 
 
+@pytest.mark.slow  # make test-faults: two sweeps
 def test_compare_two_real_sweeps_that_differ_in_one_settings_values(tmp_path):
     """The grid of hidden_dim 8, 16 against one of 16, 32, two seeds each: hidden_dim=16 is
     in both, with the same seeds and code, so the same numbers: tied, difference 0."""

@@ -371,6 +371,7 @@ def test_unknown_or_bad_sweeper_keys_write_nothing(cli_cwd, override, message):
     assert not list((cli_cwd / "outputs").glob("multiruns/*/*/0"))
 
 
+@pytest.mark.slow  # make test-faults: a study and its confirmation
 def test_the_best_settings_are_confirmed_over_fresh_seeds(cli_cwd):
     """6 trials, then the best 2 settings with 3 fresh seeds each: 6 ordinary jobs (no
     trials of the study) after the trials'; optimization_results.yaml and summary.md name

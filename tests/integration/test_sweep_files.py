@@ -58,17 +58,21 @@ seeds: 2
 """
 
 
-def test_a_sweep_file_runs_exactly_its_settings_and_resumes_them(cli_cwd):
+def forms_command(cli_cwd: Path) -> list[str]:
     (cli_cwd / "forms.yaml").write_text(FORMS)
-    port = closed_port()
-    command = [
+    return [
         "seqlab-train",
         "sweep_file=forms.yaml",
         *TINY,
-        f"notify.url=http://127.0.0.1:{port}/",
+        f"notify.url=http://127.0.0.1:{closed_port()}/",
         "notify.command='cat > notice.json'",  # quoted for Hydra's override parser
     ]
+
+
+def test_a_sweep_file_runs_exactly_its_settings(cli_cwd):
+    command = forms_command(cli_cwd)
     result = run_cli(command, cli_cwd)
+    port = command[-2].split(":")[2].rstrip("/")
     # A notice to a dead port is a warning; the sweep's exit status stays its own.
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"notify.url=http://127.0.0.1:{port}/: the notice was not sent" in result.stderr
@@ -91,6 +95,12 @@ def test_a_sweep_file_runs_exactly_its_settings_and_resumes_them(cli_cwd):
     notice = json.loads((cli_cwd / "notice.json").read_text())
     assert notice["counts"] == {"completed": 10} and notice["total"] == 10
 
+
+@pytest.mark.slow  # make test-faults: a sweep, then two resumes
+def test_a_sweep_file_resumes_its_jobs_and_no_others(cli_cwd):
+    command = forms_command(cli_cwd)
+    assert run_cli(command, cli_cwd).returncode == 0
+    sweep = only_sweep(cli_cwd)
     # The same command carries the sweep on: nothing finished is trained again.
     again = run_cli([*command[:-2], f"resume={sweep}"], cli_cwd)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -129,6 +139,7 @@ def test_plan_lists_the_notebook_grid_without_writing_anything(cli_cwd):
     assert elapsed < 2.0, f"--plan took {elapsed:.2f} s"
 
 
+@pytest.mark.slow  # make test-faults: a probe, a sweep and its plan again
 def test_plan_of_the_notebook_sweep_file_and_its_estimates(cli_cwd):
     plan = run_cli(["seqlab-train", "sweep=notebook", "--plan", "--no-probe"], cli_cwd)
     assert plan.returncode == 0, plan.stderr[-3000:]

@@ -78,6 +78,7 @@ def tensorboard(logdir: Path, runs: int) -> Iterator[str]:
         server.wait(timeout=30)
 
 
+@pytest.mark.slow  # make test-faults: a sweep and its TensorBoard view
 def test_a_sweep_in_tensorboard_is_named_by_its_settings(cli_cwd):
     result = run_cli(["seqlab-train", *SWEEP], cli_cwd)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -144,6 +145,7 @@ def scalar_series(url: str, run: str, tag: str) -> dict[int, float]:
 T_975_2 = 4.302652729911275
 
 
+@pytest.mark.slow  # make test-faults: a replicated sweep
 def test_seed_replicates_get_a_mean_run_and_a_margin_chart(cli_cwd):
     """2 settings x 3 seeds: each setting gets a run `<setting> (mean of 3)` whose scalars,
     at each epoch, are the mean of its jobs' recorded values and the bounds of its 95%
