@@ -49,7 +49,8 @@ FAULTS := tests/integration/test_faults.py tests/integration/test_hostile_checkp
 	tests/integration/test_cluster.py tests/integration/test_sweeps.py \
 	tests/integration/test_search_cli.py tests/integration/test_python_api.py \
 	tests/integration/test_sweep_files.py tests/integration/test_report_cli.py \
-	tests/integration/test_tensorboard.py tests/integration/test_cli.py
+	tests/integration/test_tensorboard.py tests/integration/test_cli.py \
+	tests/integration/test_legacy_checkpoints.py tests/integration/test_treebanks.py
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m slow $(FAULTS) $(ARGS)
 

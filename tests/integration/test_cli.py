@@ -108,6 +108,7 @@ def test_gpu_trainer_without_cuda_is_a_clear_error(cli_cwd):
     assert metrics["status"] == "failed"
 
 
+@pytest.mark.slow  # make test-faults: a run, then several evaluations
 def test_eval_rejects_missing_and_broken_checkpoints(cli_cwd, tmp_path):
     missing = run_cli(["seqlab-eval", "ckpt_path=nope.ckpt"], cli_cwd, timeout=60)
     assert missing.returncode == 2 and "ckpt_path=nope.ckpt: no such file" in missing.stderr

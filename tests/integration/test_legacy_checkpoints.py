@@ -12,6 +12,7 @@ from tests.conftest import REPO, run_cli
 LEGACY = REPO / "tests" / "fixtures" / "seqlab-0.1.0"
 
 
+@pytest.mark.slow  # make test-faults: an evaluation of a full test set
 def test_a_checkpoint_from_before_the_move_evaluates_to_its_recorded_numbers(tmp_path):
     recorded = json.loads((LEGACY / "test_metrics.json").read_text())
     for name in ("sum", "tagger"):

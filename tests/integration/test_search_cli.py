@@ -53,6 +53,7 @@ def states(study: optuna.Study) -> list[str]:
     return [t.state.name for t in sorted(study.trials, key=lambda t: t.number)]
 
 
+@pytest.mark.slow  # make test-faults: six trials
 def test_six_trial_study_through_the_cli(cli_cwd):
     sweep, jobs = run_search(["hydra.sweeper.n_trials=6", "hydra.sweeper.pruner=none"], cli_cwd)
     assert [j.name for j in jobs] == [str(i) for i in range(6)]
@@ -232,6 +233,7 @@ def test_a_key_fixed_on_the_command_line_is_not_searched(cli_cwd):
         assert "hidden_dim: 32" in (job / ".hydra" / "config.yaml").read_text()
 
 
+@pytest.mark.slow  # make test-faults: a study
 def test_trials_run_where_hydra_sweep_subdir_puts_them(cli_cwd):
     """`hydra.sweep.subdir=t${hydra.job.num}`: the jobs write t0, t1, and the study reads
     each trial's result from there."""
@@ -252,6 +254,7 @@ def test_trials_run_where_hydra_sweep_subdir_puts_them(cli_cwd):
     assert "best_value" in (sweep / "optimization_results.yaml").read_text()
 
 
+@pytest.mark.slow  # make test-faults: a study
 def test_the_grid_sampler_runs_a_float_range(cli_cwd):
     """range(0.001, 0.004, 0.001) is 0.001, 0.002 and 0.003 (stop excluded, as in Hydra's
     basic sweeper): the grid runs each once."""

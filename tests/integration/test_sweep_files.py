@@ -5,9 +5,11 @@ form, W&B's files run offline with a real Optuna study, `--plan`, the live statu
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -122,9 +124,11 @@ def test_plan_lists_the_notebook_grid_without_writing_anything(cli_cwd):
         "data.length=2,4,8,16",
         "data.n=1000,10000",
     ]
-    start = time.perf_counter()
-    result = run_cli(["seqlab-train", "-m", *grid, "--plan", "--no-probe"], cli_cwd)
-    elapsed = time.perf_counter() - start
+    elapsed = []
+    for _ in range(2):  # the better of two: a command's time, not the machine's hiccups
+        start = time.perf_counter()
+        result = run_cli(["seqlab-train", "-m", *grid, "--plan", "--no-probe"], cli_cwd)
+        elapsed.append(time.perf_counter() - start)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert lines[0] == "Plan: 48 job(s) from the command line"
@@ -136,7 +140,7 @@ def test_plan_lists_the_notebook_grid_without_writing_anything(cli_cwd):
     ]  # fmt: skip
     assert "Slots: 1 (hydra/launcher=basic" in result.stdout
     assert list(cli_cwd.iterdir()) == []  # no sweep directory, no outputs root
-    assert elapsed < 2.0, f"--plan took {elapsed:.2f} s"
+    assert min(elapsed) < 2.0, f"--plan took {elapsed} s"
 
 
 @pytest.mark.slow  # make test-faults: a probe, a sweep and its plan again
@@ -190,7 +194,8 @@ def test_a_running_sweep_says_how_far_it_is_and_announces_a_failure(cli_cwd):
     command, env = _cli(args, cli_cwd, {})
     driver = subprocess.Popen(command, cwd=cli_cwd, env=env, stdout=subprocess.PIPE, text=True)
     deadline = time.time() + 60
-    while not list((cli_cwd / "outputs" / "multiruns").glob("*/*")) and time.time() < deadline:
+    # Once the sweep has written its plan (a directory alone may be a sweep not begun).
+    while not list(cli_cwd.glob("outputs/multiruns/*/*/plan.json")) and time.time() < deadline:
         time.sleep(0.1)
     sweep = only_sweep(cli_cwd)
     command, env = _cli(["seqlab-report", "--watch", str(sweep), "--every", "0"], cli_cwd, {})
@@ -242,13 +247,21 @@ def _guarded(self, address):
         raise OSError("network access refused by the test")
     return _connect(self, address)
 socket.socket.connect = _guarded
+_lookup = socket.getaddrinfo
+def _guarded_lookup(host, *args, **kwargs):
+    if host not in (None, "127.0.0.1", "::1", "localhost"):
+        with open(os.environ["SEQLAB_TEST_NETWORK_LOG"], "a") as f:
+            f.write(f"lookup {host}\\n")
+        raise OSError("name lookups refused by the test")
+    return _lookup(host, *args, **kwargs)
+socket.getaddrinfo = _guarded_lookup
 """
 
 WANDB = {
     "grid": """
 program: train.py
 method: grid
-metric: {name: val/mse, goal: minimize}
+metric: {name: val/loss, goal: minimize}
 parameters:
   model:
     parameters:
@@ -282,12 +295,19 @@ def test_a_wandb_sweep_file_runs_offline(cli_cwd, method):
     guard.mkdir()
     (guard / "sitecustomize.py").write_text(NETWORK_GUARD)
     log = cli_cwd / "network.log"
+    env = {"PYTHONPATH": str(guard), "SEQLAB_TEST_NETWORK_LOG": str(log)}
+    # The guard itself: a lookup of a host elsewhere is written down and refused.
+    probe = (
+        "import socket\ntry: socket.create_connection(('example.org', 80), 1)\nexcept OSError: pass"
+    )
+    subprocess.run([sys.executable, "-c", probe], env={**os.environ, **env}, check=True)
+    assert log.read_text() == "lookup example.org\n"
+    log.unlink()
     (cli_cwd / "sweep.yaml").write_text(WANDB[method])
     result = run_cli(
         ["seqlab-train", "sweep_file=sweep.yaml", *TINY, "data.n=60", "trainer.max_epochs=3"],
         cli_cwd,
-        PYTHONPATH=str(guard),
-        SEQLAB_TEST_NETWORK_LOG=str(log),
+        **env,
         WANDB_MODE="offline",
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -295,10 +315,10 @@ def test_a_wandb_sweep_file_runs_offline(cli_cwd, method):
     sweep = only_sweep(cli_cwd)
     jobs = job_dirs(sweep)
     metrics = [json.loads((job / "metrics.json").read_text()) for job in jobs]
-    assert {m["monitor"] for m in metrics} == {"val/mse"}
+    # W&B's metric is the runs' monitor (the experiment's own is val/mse).
+    assert {m["monitor"] for m in metrics} == {"val/loss" if method == "grid" else "val/mse"}
     if method == "grid":
         assert "program: train.py ignored: seqlab is the program" in result.stderr + result.stdout
-        assert job_overrides(sweep, []) >= set()  # read below, by value
         assert sorted(m["config"]["model.hidden_dim"] for m in metrics) == [4, 8]
         assert {m["config"]["model.lr"] for m in metrics} == {0.1}
         assert not (sweep / STUDY_FILE).exists()

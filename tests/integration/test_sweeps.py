@@ -168,6 +168,7 @@ def test_local_parallel_launcher_splits_the_cores(cli_cwd):
     assert (sweep / "summary.md").is_file()
 
 
+@pytest.mark.slow  # make test-faults: a sweep, then an evaluation
 def test_length_generalization_from_a_checkpoint(cli_cwd):
     result = run_cli(["seqlab-train", *TINY, "trainer.max_epochs=2"], cli_cwd)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -201,8 +202,9 @@ def test_length_generalization_needs_a_regressor(cli_cwd):
     [
         # Hydra's most common way to name job directories by their overrides.
         ("${hydra.job.override_dirname}", ["model.hidden_dim=16", "model.hidden_dim=8"]),
-        ("job${hydra.job.num}", ["job0", "job1"]),
-        ("${model.hidden_dim}/h", ["16/h", "8/h"]),  # a job directory below another
+        pytest.param("job${hydra.job.num}", ["job0", "job1"], marks=pytest.mark.slow),
+        # A job directory below another.
+        pytest.param("${model.hidden_dim}/h", ["16/h", "8/h"], marks=pytest.mark.slow),
     ],
 )
 def test_jobs_go_where_hydra_sweep_subdir_puts_them(cli_cwd, subdir, names):

@@ -80,6 +80,7 @@ def test_bad_treebank_files_are_reported_before_torch(tmp_path):
     assert not list(tmp_path.glob("**/metrics.json"))
 
 
+@pytest.mark.slow  # make test-faults: training on the real treebank
 def test_ud_pos_trains_evaluates_any_file_and_tags_with_the_checkpoint(tmp_path):
 
     train_path = make_treebank(tmp_path, "train.conllu", TREEBANK * 4)

@@ -36,6 +36,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         from seqlab.sweeps.gpu_slots import slurm_gpu_request
 
         self.canary = canary
+        self._shapes_run: set[str] = set()  # the canary's, across this sweep's batches
         super().__init__(**slurm_gpu_request(params))
 
     def launch(
@@ -84,10 +85,16 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         from seqlab.sweeps.estimates import distinct_shapes, probe_jobs
 
         assert self.config is not None
+        if str(self.config.hydra.sweeper.get("_target_", "")).endswith("SeqlabOptunaSweeper"):
+            # A study samples its trials one by one: a bad one fails alone, as a trial.
+            return
         start = time.perf_counter()
-        shapes = list(distinct_shapes(self.hydra_context.config_loader, self.config, jobs).values())
+        found = distinct_shapes(self.hydra_context.config_loader, self.config, jobs)
+        shapes = [job for shape, job in found.items() if shape not in self._shapes_run]
         if not all({"model", "data", "trainer"} <= set(job) for _, job in shapes):
             log.info("canary: not seqlab-train's jobs (no model, data, trainer); skipped")
+            return
+        if not shapes:
             return
         log.info("canary: %d shape(s) of %d job(s), built and stepped once on the CPU here",
                  len(shapes), len(jobs))  # fmt: skip
@@ -99,6 +106,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
                     f"fails before submission: {result['error']}; nothing was submitted "
                     "(hydra.launcher.canary=false skips this check)"
                 )
+        self._shapes_run.update(found)
         log.info("canary: every shape ran (%.1f s); submitting", time.perf_counter() - start)
 
     def _executor(self) -> Any:

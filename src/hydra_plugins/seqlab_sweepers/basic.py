@@ -190,6 +190,9 @@ class SeqlabBasicSweeper(BasicSweeper):
         from seqlab.sweeps.plan import check_resumed_jobs, launcher_slots, planning, write_plan
 
         assert self.config is not None and self.launcher is not None
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        if self.config.get(RESUME):
+            check_resumed_jobs(sweep_dir, jobs)
         if planning():
             self.validate_batch_is_legal(jobs)
             self._show_plan(jobs, source)
@@ -198,9 +201,6 @@ class SeqlabBasicSweeper(BasicSweeper):
         chunks = [jobs] if size is None else self.split_overrides_to_chunks(jobs, size)
         self.overrides = list(chunks)
         self.batch_index = 0
-        sweep_dir = Path(self.config.hydra.sweep.dir)
-        if self.config.get(RESUME):
-            check_resumed_jobs(sweep_dir, jobs)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         write_plan(sweep_dir, jobs, len(jobs), launcher_slots(self.config, len(jobs)).count, source)
@@ -233,12 +233,15 @@ class SeqlabBasicSweeper(BasicSweeper):
         """A W&B random or bayes file: seqlab's Optuna sweeper runs it, with the sampler,
         run cap and pruner the file asks for (the search space it reads from the file)."""
         from hydra_plugins.seqlab_sweepers.optuna_sweeper import SeqlabOptunaSweeper
+        from seqlab.sweeps.plan import launcher_slots
 
         assert self.config is not None and self.hydra_context is not None
         settings = OmegaConf.to_container(OmegaConf.structured(SeqlabOptunaSweeperConf))
         assert isinstance(settings, dict)
         settings.pop("_target_")
         settings["seed"] = self.config.get("seed")
+        # Trials in flight: as many as the launcher runs side by side.
+        settings["n_jobs"] = launcher_slots(self.config, settings["n_trials"]).count
         sweeper = SeqlabOptunaSweeper(**settings)
         sweeper.setup(
             hydra_context=self.hydra_context, task_function=self.task_function, config=self.config

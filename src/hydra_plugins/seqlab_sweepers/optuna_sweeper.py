@@ -138,7 +138,7 @@ class SeqlabOptunaSweeper(Sweeper):
                 self.settings.n_trials = search.n_trials
             else:
                 log.info(
-                    "%s: no run_cap; the study runs hydra.sweeper.n_trials=%d trials",
+                    "%s: no run_cap; the study runs %d trials (run_cap in the file sets them)",
                     sweep_file.where,
                     self.settings.n_trials,
                 )

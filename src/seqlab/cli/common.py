@@ -31,6 +31,7 @@ from seqlab.locking import DirectoryInUse, acquire
 from seqlab.memory import check_memory
 from seqlab.names import RESUME
 from seqlab.sweeps.gpu_slots import jobs_at_once
+from seqlab.sweeps.status import stop_all
 
 register_resolvers()
 
@@ -180,6 +181,8 @@ def run_hydra_app(app: Callable[[], Any], prog: str, args: Sequence[str] = ()) -
     except Refused as e:
         print(f"{prog}: error: {e.line}", file=sys.stderr)
         sys.exit(e.code)
+    finally:
+        stop_all()  # a sweep refused or interrupted midway never reached its end callbacks
 
 
 def refusing(call: Callable[[], Any]) -> Any:

@@ -11,6 +11,7 @@ A light module: the probe runs in a process of its own (seqlab.cli.preflight).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import statistics
@@ -99,7 +100,7 @@ def job_estimates(
     if not history and not probe:  # nothing to compare with, nothing to time
         return [(None, "without an earlier run (no estimate)")] * len(jobs)
     composed = [job_config(config_loader, config, job) for job in jobs]
-    settings = [timed_settings(job) for job in composed]
+    settings = [timed_settings(copy.deepcopy(job)) for job in composed]
     estimates: list[tuple[float | None, str]] = []
     unknown: dict[str, list[int]] = {}
     for num, timed in enumerate(settings):
@@ -158,5 +159,5 @@ def distinct_shapes(
     shapes: dict[str, tuple[int, DictConfig]] = {}
     for num, job in enumerate(jobs):
         composed = job_config(config_loader, config, job)
-        shapes.setdefault(_shape(timed_settings(composed.copy())), (num, composed))
+        shapes.setdefault(_shape(timed_settings(copy.deepcopy(composed))), (num, composed))
     return shapes

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,10 +116,27 @@ def override_text(value: Any) -> str:
     if isinstance(value, Mapping):
         return "{" + ",".join(f"{k}:{override_text(v)}" for k, v in value.items()) + "}"
     text = str(value)
-    if text and all(c.isalnum() or c in "_-./@:${}+" for c in text):
+    if _BARE.fullmatch(text) and not _reads_as_other_type(text) or _INTERPOLATION.fullmatch(text):
         return text
-    escaped = text.replace("\\", "\\\\").replace("'", "\\'")
+    # Hydra's quoted strings: a backslash escapes only a quote, or the string's end.
+    escaped = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", text)
+    escaped = re.sub(r"(\\+)$", lambda m: m.group(1) * 2, escaped)
     return f"'{escaped}'"
+
+
+_BARE = re.compile(r"[A-Za-z_/][\w./@:+-]*")  # what Hydra reads back as this very string
+_INTERPOLATION = re.compile(r"\$\{[^{}'\"\\]+\}")  # ${metric:val/mse}: resolved per job
+
+
+def _reads_as_other_type(text: str) -> bool:
+    """Whether Hydra would read `text`, unquoted, as a bool, null or number."""
+    if text.lower() in ("true", "false", "null", "nan", "inf", "+inf", "-inf"):
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def bare_key(key: str) -> str:
@@ -138,7 +156,10 @@ def read_sweep_file(path: str | Path) -> SweepFile:
     except OSError as e:
         raise ConfigError(f"{where}: cannot be read ({e.strerror or type(e).__name__})") from e
     try:
-        data = yaml.safe_load(text)
+        # OmegaConf's loader, as Hydra reads conf/sweep/: 1e-3 is a number, as in YAML 1.2.
+        from omegaconf._utils import get_yaml_loader
+
+        data = yaml.load(text, Loader=get_yaml_loader())  # noqa: S506 (a safe loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
@@ -189,8 +210,12 @@ def _choice(values: Any) -> str:
     return values if isinstance(values, str) and "(" in values else override_text(values)
 
 
-def block_settings(block: Mapping[str, Any], where: str) -> list[Setting]:
-    """The settings of one block (see the module's docstring)."""
+def block_settings(
+    block: Mapping[str, Any], where: str, outer: list[Setting] | None = None
+) -> list[Setting]:
+    """The settings of one block (see the module's docstring), each joined onto every
+    setting of `outer`, the enclosing block's, whose values its own replace: its `when`
+    clauses see the keys a union member inherits too."""
     _known(block, BLOCK_KEYS, where)
     axes: list[list[Setting]] = []
     if "settings" in block:
@@ -201,19 +226,21 @@ def block_settings(block: Mapping[str, Any], where: str) -> list[Setting]:
     axes.extend(_zip_groups(block.get("zip"), f"{where}: zip"))
     for key, values in _mapping_node(block.get("grid"), f"{where}: grid").items():
         axes.append([{key: v} for v in grid_values(key, values, f"{where}: grid.{key}")])
-    combos = [_joined(parts, where) for parts in itertools.product(*axes)]
+    own = [_joined(parts, where) for parts in itertools.product(*axes)]
+    fixed = _mapping(block.get("fixed") or {}, f"{where}: fixed")
+    own = [{**{k: v for k, v in fixed.items() if k not in c}, **c} for c in own]
+    combos = [{**o, **c} for o in outer or [{}] for c in own]  # the inner value wins
     if "union" in block:
         members = block["union"]
         if not isinstance(members, Sequence) or isinstance(members, str) or not members:
             raise ConfigError(f"{where}: union: a list of sweeps (each a mapping)")
-        inner = [
+        combos = [
             s
             for i, member in enumerate(members)
-            for s in block_settings(_node(member, f"{where}: union[{i}]"), f"{where}: union[{i}]")
+            for s in block_settings(
+                _node(member, f"{where}: union[{i}]"), f"{where}: union[{i}]", combos
+            )
         ]
-        combos = [{**c, **s} for c in combos for s in inner]  # the inner value wins
-    fixed = _mapping(block.get("fixed") or {}, f"{where}: fixed")
-    combos = [{**{k: v for k, v in fixed.items() if k not in c}, **c} for c in combos]
     for i, clause in enumerate(block.get("when") or []):
         combos = _expanded_when(combos, _node(clause, f"{where}: when[{i}]"), f"{where}: when[{i}]")
     return combos
@@ -224,13 +251,17 @@ def _expanded_when(combos: list[Setting], clause: Mapping, where: str) -> list[S
     if not condition:
         raise ConfigError(f"{where}: if: the {{key: value}} a setting must have for this clause")
     inner = block_settings({k: v for k, v in clause.items() if k != "if"}, where)
-    out = []
+    out, matched = [], False
     for combo in combos:
         plain = {bare_key(k): v for k, v in combo.items()}
         if all(plain.get(bare_key(k)) == v for k, v in condition.items()):
             out.extend({**combo, **s} for s in inner)
+            matched = True
         else:
             out.append(combo)
+    if not matched:  # a typo in the condition would otherwise change nothing, silently
+        shown = " ".join(f"{k}={v}" for k, v in condition.items())
+        raise ConfigError(f"{where}: if: no setting has {shown}")
     return out
 
 
@@ -243,12 +274,15 @@ def grid_values(key: str, values: Any, where: str) -> list[str]:
         return [override_text(v) for v in values]
     if isinstance(values, str) and "(" in values:
         from hydra.core.override_parser.overrides_parser import OverridesParser
-        from hydra.errors import OverrideParseException
+        from hydra.core.override_parser.types import Glob
+        from hydra.errors import HydraException
 
         try:
             override = OverridesParser.create().parse_override(f"{key}={values}")
-        except OverrideParseException as e:
-            raise ConfigError(f"{where}: {values!r} is not Hydra's sweep syntax") from e
+        except HydraException:  # not Hydra's syntax ("run (v2)"): one value, as written
+            return [override_text(values)]
+        if isinstance(override.value(), Glob):
+            raise ConfigError(f"{where}: {values}: glob() picks config options; list them")
         if override.is_sweep_override():
             if not override.is_discrete_sweep():
                 raise ConfigError(
@@ -460,7 +494,9 @@ def _only(spec: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
 def _grid_values(spec: Mapping[str, Any], where: str) -> list[str]:
     if "values" not in spec:
         raise ConfigError(f"{where}: method: grid needs values: [...] (or value:) for each key")
-    _only(spec, ("values",), where)
+    _only(spec, ("values", "distribution"), where)
+    if spec.get("distribution", "categorical") != "categorical":
+        raise ConfigError(f"{where}.distribution: method: grid takes values (categorical)")
     values = spec["values"]
     if not isinstance(values, (list, tuple)) or not values:
         raise ConfigError(f"{where}.values: a non-empty list")
@@ -498,6 +534,11 @@ def _search_space(spec: Mapping[str, Any], where: str) -> str:
             raise ConfigError(f"{where}.values: a non-empty list")
         return "choice(" + ",".join(override_text(v) for v in values) + ")"
     _only(spec, ("distribution", "min", "max", "q"), where)
+    if "q" in spec and kind != "q_uniform":
+        raise ConfigError(
+            f"{where}.q: goes with distribution: q_uniform (Optuna has no stepped log scale, "
+            f"and {kind} has no step)"
+        )
     low, high = _bound(spec, "min", where), _bound(spec, "max", where)
     if not low < high:
         raise ConfigError(f"{where}: min ({low}) must be below max ({high})")
@@ -506,12 +547,19 @@ def _search_space(spec: Mapping[str, Any], where: str) -> str:
     if kind == "uniform":
         return f"interval({float(low)!r}, {float(high)!r})"
     if kind == "q_uniform":
-        q = spec.get("q", 1.0)
-        if not isinstance(q, (int, float)) or q <= 0:
+        # W&B draws round(X / q) * q, X uniform in [min, max]: the multiples of q between
+        # round(min / q) * q and round(max / q) * q.
+        q = spec.get("q", 1)
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or q <= 0:
             raise ConfigError(f"{where}.q: a positive step")
-        return f"range({override_text(low)}, {override_text(high + q)}, {override_text(q)})"
-    if "q" in spec:
-        raise ConfigError(f"{where}.q: not with {kind} (Optuna has no stepped log scale)")
+        first, last = round(low / q), round(high / q)
+        if first >= last:
+            raise ConfigError(f"{where}: min and max round to one multiple of q ({first * q})")
+        whole = all(isinstance(v, int) for v in (low, high, q))
+        start, stop = (first * q, last * q + q) if whole else (
+            round(first * q, 12), round(last * q + q, 12)
+        )  # fmt: skip
+        return f"range({override_text(start)}, {override_text(stop)}, {override_text(q)})"
     if kind == "log_uniform":  # W&B's bounds are natural logarithms of the values
         low, high = math.exp(low), math.exp(high)
     elif low <= 0:
@@ -533,19 +581,28 @@ def _early_terminate(node: Any, where: str) -> tuple[str | None, dict[str, Any]]
     here = f"{where}: early_terminate"
     if not isinstance(node, Mapping) or node.get("type") != "hyperband":
         raise ConfigError(f"{here}.type: allowed: hyperband")
-    _only(node, ("type", "min_iter", "max_iter", "eta", "s"), here)
+    _only(node, ("type", "min_iter", "max_iter", "eta", "s", "strict"), here)
+    if "strict" in node:
+        raise ConfigError(f"{here}.strict: Optuna's Hyperband pruner has no strict mode")
+    for key, least in (("eta", 2), ("min_iter", 1), ("max_iter", 1), ("s", 0)):
+        value = node.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < least):  # fmt: skip
+            raise ConfigError(f"{here}.{key}: an integer >= {least}, not {value!r}")
     eta = node.get("eta", 3)
-    if not isinstance(eta, int) or eta < 2:
-        raise ConfigError(f"{here}.eta: an integer >= 2")
     options: dict[str, Any] = {"reduction_factor": eta}
     if "min_iter" in node:
-        options["min_resource"] = int(node["min_iter"])
+        if "s" in node:
+            raise ConfigError(f"{here}.s: goes with max_iter, instead of min_iter")
+        options["min_resource"] = node["min_iter"]
     if "max_iter" in node:
-        options["max_resource"] = int(node["max_iter"])
-        if "s" in node and "min_iter" not in node:  # W&B: brackets from max_iter / eta^s
-            options["min_resource"] = max(1, int(node["max_iter"]) // eta ** int(node["s"]))
+        options["max_resource"] = node["max_iter"]
+        if "s" in node:  # W&B: the first bracket at max_iter / eta^s
+            options["min_resource"] = max(1, node["max_iter"] // eta ** node["s"])
     if "min_resource" not in options:
         raise ConfigError(f"{here}: give min_iter, or max_iter with s")
+    if options["min_resource"] > options.get("max_resource", math.inf):
+        raise ConfigError(f"{here}: min_iter must not exceed max_iter")
     return "hyperband", options
 
 

@@ -219,10 +219,15 @@ class StatusReporter:
         self._thread: threading.Thread | None = None
         self._live: Any = None
         self._reader = JobReader(self.sweep_dir)
+        self._lock = threading.Lock()
         self._queue: Counter = Counter()
         self._queue_at = -math.inf
 
     def poll(self, final: bool = False) -> SweepStatus:
+        with self._lock:  # the thread's and the last poll never overlap
+            return self._poll(final)
+
+    def _poll(self, final: bool) -> SweepStatus:
         ask_queue = time.monotonic() - self._queue_at >= QUEUE_EVERY_S
         status = read_status(
             self.sweep_dir, driving=self.driving, queue=ask_queue, reader=self._reader

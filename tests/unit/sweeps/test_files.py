@@ -98,6 +98,21 @@ when:
     )
 
 
+def test_a_condition_in_a_union_member_sees_the_keys_it_inherits():
+    settings = settings_of(
+        """
+grid: {data.length: [2, 16]}
+union:
+  - when:
+      - if: {data.length: 16}
+        fixed: {trainer.max_epochs: 40}
+"""
+    )
+    assert settings == [{"data.length": "2"}, {"data.length": "16", "trainer.max_epochs": "40"}]
+    with pytest.raises(ConfigError, match=r"when\[0\]: if: no setting has data.length=3"):
+        settings_of("grid: {data.length: [2]}\nwhen: [{if: {data.length: 3}, fixed: {a: 1}}]")
+
+
 def test_seeds_multiply_every_setting():
     assert settings_of("grid: {model.lr: [0.1, 0.5]}\nseeds: 2") == [
         {"model.lr": "0.1", "seed": "1"},
@@ -111,6 +126,10 @@ def test_seeds_multiply_every_setting():
 def test_a_grid_string_in_hydras_sweep_syntax_gives_its_values():
     settings = settings_of("grid: {model.hidden_dim: 'range(8,11)'}")
     assert [s["model.hidden_dim"] for s in settings] == ["8", "9", "10"]
+    # Not Hydra's syntax: one value, as written; glob() is for config groups.
+    assert settings_of("grid: {trainer.logger: 'run (v2)'}") == [{"trainer.logger": "'run (v2)'"}]
+    with pytest.raises(ConfigError, match=r"grid.model.x: glob\(\*\): glob\(\) picks config"):
+        settings_of("grid: {model.x: 'glob(*)'}")
     # An interval has no grid points: such a file is a search space only.
     found = seqlab_sweep({"grid": {"model.lr": "interval(0.1, 1)"}}, "test.yaml")
     assert found.search_space() == ({"model.lr": "interval(0.1, 1)"}, {})
@@ -168,6 +187,18 @@ def test_the_notebook_sweep_file_holds_the_runs_the_notebook_made_by_hand():
     assert len(found) == 16
     assert set(found) == NOTEBOOK_RUNS
     assert data["defaults"] == [{"override /experiment": "tutorial_sum"}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["001", "true", "null", "NaN", "1e-3", r"C:\data", "a{b}", "${a", "run (v2)", "it's",
+     "a b,c", "adam", "torch.optim.SGD", "/abs/path.yaml", "x\\", "tab\there"],
+)  # fmt: skip
+def test_a_string_value_comes_back_from_hydras_parser_as_the_same_string(text):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    override = OverridesParser.create().parse_override(f"key={override_text(text)}")
+    assert override.value() == text
 
 
 def test_values_are_written_as_hydra_reads_them():
@@ -271,6 +302,25 @@ early_terminate: {type: hyperband, max_iter: 27, s: 2, eta: 3}
     }
 
 
+@pytest.mark.parametrize(
+    ("low", "high", "q", "space"),
+    [
+        (1, 11, 3, "range(0, 15, 3)"),  # W&B's round(X / 3) * 3: 0, 3, 6, 9, 12
+        (16, 64, 16, "range(16, 80, 16)"),
+        (0.05, 1.0, 0.1, "range(0.0, 1.1, 0.1)"),  # 0.0, 0.1, ..., 1.0
+    ],
+)
+def test_q_uniform_gives_the_multiples_of_q_that_wandb_draws(low, high, q, space):
+    found = wandb_sweep(
+        {
+            "method": "random",
+            "parameters": {"a": {"distribution": "q_uniform", "min": low, "max": high, "q": q}},
+        },  # fmt: skip
+        "w.yaml",
+    )
+    assert found.search is not None and found.search.params == {"a": space}
+
+
 def test_log_uniform_bounds_are_natural_logarithms_as_in_wandb():
     found = wandb_sweep(
         {
@@ -309,6 +359,15 @@ def test_log_uniform_bounds_are_natural_logarithms_as_in_wandb():
           "parameters": {"a": {"values": [1]}}}, r"metric.target: not allowed"),
         ({"method": "grid", "parameters": {"a": {"values": [1]}}, "controller": {}},
          r"w.yaml: controller: not a W&B sweep key seqlab knows"),
+        ({"method": "random", "early_terminate": {"type": "hyperband", "min_iter": "three"},
+          "parameters": {"a": {"values": [1]}}}, r"early_terminate.min_iter: an integer >= 1"),
+        ({"method": "random", "early_terminate": {"type": "hyperband", "max_iter": 9, "s": -1},
+          "parameters": {"a": {"values": [1]}}}, r"early_terminate.s: an integer >= 0"),
+        ({"method": "random", "early_terminate": {"type": "hyperband", "min_iter": 3, "s": 1},
+          "parameters": {"a": {"values": [1]}}}, r"early_terminate.s: goes with max_iter"),
+        ({"method": "random", "parameters": {"a": {"distribution": "uniform", "min": 0, "max": 1,
+                                                   "q": 0.1}}},
+         r"parameters.a.q: goes with distribution: q_uniform"),
     ],
 )  # fmt: skip
 def test_what_seqlab_cannot_honour_in_a_wandb_file_is_one_line_naming_the_field(data, message):
@@ -317,11 +376,21 @@ def test_what_seqlab_cannot_honour_in_a_wandb_file_is_one_line_naming_the_field(
     assert "\n" not in str(e.value)
 
 
+def test_a_wandb_grid_may_name_its_values_categorical():
+    found = wandb_sweep(
+        {"method": "grid", "parameters": {"a": {"distribution": "categorical", "values": [1, 2]}}},
+        "w.yaml",
+    )
+    assert found.settings == [{"a": "1"}, {"a": "2"}]
+    assert found.search_space() == ({"a": "choice(1,2)"}, {})
+
+
 def test_a_file_is_read_in_either_form_and_a_bad_one_is_one_line(tmp_path):
-    (tmp_path / "s.yaml").write_text("grid: {model.lr: [0.1]}\n")
+    (tmp_path / "s.yaml").write_text("grid: {model.lr: [1e-3]}\n")
     (tmp_path / "w.yaml").write_text("method: grid\nparameters: {model.lr: {values: [0.1]}}\n")
     (tmp_path / "bad.yaml").write_text("grid: {model.lr: [0.1}\n")
-    assert read_sweep_file(tmp_path / "s.yaml").form == "seqlab"
+    # 1e-3 is a number, as Hydra reads its own config files (YAML 1.2), not a string.
+    assert read_sweep_file(tmp_path / "s.yaml").settings == [{"model.lr": "0.001"}]
     assert read_sweep_file(tmp_path / "w.yaml").form == "wandb"
     with pytest.raises(ConfigError, match=r"bad.yaml: not valid YAML at line 1"):
         read_sweep_file(tmp_path / "bad.yaml")
