@@ -45,11 +45,13 @@ def on_cpu(cfg: DictConfig, mode: str) -> DictConfig:
 
 
 def tried(plain: dict[str, Any], mode: str) -> dict[str, Any]:
+    from seqlab.cli.common import check
     from seqlab.training import train
 
     cfg = on_cpu(OmegaConf.create(plain), mode)
     start = time.perf_counter()
     try:
+        check(cfg)  # seqlab's own checks first, as the job runs them: their line, not torch's
         metrics = train(cfg, parallel_jobs=1)
     except Exception as e:
         return {"error": failure(e)}
