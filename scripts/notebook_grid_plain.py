@@ -32,8 +32,11 @@ GRID = {
 N_VAL = N_TEST = 1000  # the random_sum data's defaults
 
 
-def one_job(hidden_dim: int, lr: float, length: int, n: int, epochs: int, seed: int = 1):
-    """Train and test one grid point; return (epochs trained, final val MSE, test MSE)."""
+def one_job(
+    hidden_dim: int, lr: float, length: int, n: int, epochs: int, seed: int = 1, stop: bool = True
+):
+    """Train and test one grid point; return (epochs trained, final val MSE, test MSE).
+    `stop=False` trains every epoch (scripts/profile_job.py compares epoch for epoch)."""
     torch.manual_seed(seed)
     rng = np.random.RandomState(seed)
     (x, y), (xv, yv), (xt, yt) = (
@@ -51,7 +54,7 @@ def one_job(hidden_dim: int, lr: float, length: int, n: int, epochs: int, seed: 
         model.eval()
         with torch.no_grad():
             val = F.mse_loss(model(xv), yv).item()
-        if loss.item() < 1:  # the notebook's rule
+        if stop and loss.item() < 1:  # the notebook's rule
             break
     with torch.no_grad():
         test = F.mse_loss(model(xt), yt).item()
