@@ -68,7 +68,7 @@ def test_the_tutorial_notebook(tmp_path):
 
 def test_the_course_notebook(tmp_path):
     cells = execute("course.ipynb", tmp_path)
-    run, epochs, lengths, grid, pivot, plot, seeds, latex, curriculum = cells
+    run, epochs, lengths, grid, pivot, plot, handmade, seeds, latex, curriculum = cells
     assert "text/html" in kinds(run)
     printed = text_of(epochs).splitlines()
     assert printed[0] == "Epoch:   1  Loss:     7034.8"  # as the course notebook printed
@@ -77,6 +77,9 @@ def test_the_course_notebook(tmp_path):
     assert "16 jobs (16 completed)" in text_of(grid)
     assert "data.length" in text_of(pivot) and "model.hidden_dim" in text_of(pivot)
     assert "image/png" in kinds(plot)
+    # The notebook's hand-made runs as a sweep file, planned: 16 rows, nothing run.
+    rows = text_of(handmade).strip().splitlines()
+    assert "trainer.max_epochs" in rows[0] and len(rows) == 1 + 16
     assert "best" in text_of(seeds)
     assert r"\textbf{" in text_of(latex) and r"\toprule" in text_of(latex)
     assert "train_loss" in text_of(curriculum)
