@@ -41,6 +41,15 @@ def statuses(sweep: Path) -> list[str]:
     return [json.loads((job / "metrics.json").read_text())["status"] for job in job_dirs(sweep)]
 
 
+def study_of(sweep: Path):
+    """The sweep's Optuna study, from its journal."""
+    import optuna
+
+    from seqlab.search import storage
+
+    return optuna.load_study(study_name="seqlab", storage=storage(sweep))
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -323,17 +332,13 @@ def test_a_wandb_sweep_file_runs_offline(cli_cwd, method):
         assert {m["config"]["model.lr"] for m in metrics} == {0.1}
         assert not (sweep / STUDY_FILE).exists()
         return
-    import optuna
-
-    from seqlab.search import storage
-
-    study = optuna.load_study(study_name="seqlab", storage=storage(sweep))
+    study = study_of(sweep)
     assert len(study.trials) == len(jobs) == (3 if method == "random" else 4)
     for trial in study.trials:
         assert 4 <= trial.params["model.hidden_dim"] <= 8
     lrs = [t.params["model.lr"] for t in study.trials]
     assert all((0.01 if method == "random" else 0.05) <= lr <= 0.5 for lr in lrs)
-    assert study.directions == [optuna.study.StudyDirection.MINIMIZE]
+    assert [d.name for d in study.directions] == ["MINIMIZE"]
     if method == "bayes":
         assert "Optuna's TPE sampler" in result.stderr + result.stdout
 
@@ -344,20 +349,13 @@ def test_a_sweep_file_runs_side_by_side_with_local_parallel(cli_cwd):
         "fixed: {trainer.max_epochs: 2, data.n: 60}\n"
         "zip: {model.hidden_dim: [4, 8, 12], model.lr: [0.1, 0.2, -1]}\n"
     )
-    result = run_cli(
-        ["seqlab-train", "sweep_file=pairs.yaml", *TINY, "hydra/launcher=local_parallel",
-         "hydra.launcher.n_jobs=2"],
-        cli_cwd,
-    )  # fmt: skip
+    command = ["seqlab-train", "sweep_file=pairs.yaml", *TINY, "hydra/launcher=local_parallel",
+               "hydra.launcher.n_jobs=2"]  # fmt: skip
+    result = run_cli(command, cli_cwd)
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = only_sweep(cli_cwd)
-    pairs = {
-        frozenset(o for o in job if o.startswith("model."))
-        for job in (
-            yaml.safe_load((j / ".hydra" / "overrides.yaml").read_text()) for j in job_dirs(sweep)
-        )
-    }
-    assert pairs == {
+    fixed = ["trainer.max_epochs=2", "data.n=60"]
+    assert job_overrides(sweep, [*command[1:], *fixed]) == {
         frozenset({"model.hidden_dim=4", "model.lr=0.1"}),
         frozenset({"model.hidden_dim=8", "model.lr=0.2"}),
         frozenset({"model.hidden_dim=12", "model.lr=-1"}),
@@ -379,11 +377,7 @@ def test_a_seqlab_sweep_file_is_the_search_space_of_an_optuna_study(cli_cwd):
         cli_cwd,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    import optuna
-
-    from seqlab.search import storage
-
-    study = optuna.load_study(study_name="seqlab", storage=storage(only_sweep(cli_cwd)))
+    study = study_of(only_sweep(cli_cwd))
     assert len(study.trials) == 3
     assert all(t.params["model.hidden_dim"] in (4, 8) for t in study.trials)
     assert all(0.05 <= t.params["model.lr"] <= 0.5 for t in study.trials)

@@ -35,7 +35,7 @@ from hydra_plugins.seqlab_sweepers.config import SeqlabOptunaSweeperConf, check_
 from seqlab.files import write_text_atomic
 from seqlab.names import TRIAL_PREFIX
 from seqlab.search import RESULTS_FILE
-from seqlab.sweeps.files import configured_sweep
+from seqlab.sweeps.files import configured_sweep, override_text
 from seqlab.sweeps.plan import (
     SHOWN_PLANS,
     Plan,
@@ -290,8 +290,8 @@ class _TrialRunner:
                 *self.fixed,
                 *_overrides(trial.params),
                 f"{TRIAL_PREFIX}number={trial.number}",
-                f"{TRIAL_PREFIX}study={_quoted(self.study.study_name)}",
-                f"{TRIAL_PREFIX}sweep_dir={_quoted(str(self.sweep_dir.resolve()))}",
+                f"{TRIAL_PREFIX}study={override_text(self.study.study_name)}",
+                f"{TRIAL_PREFIX}sweep_dir={override_text(str(self.sweep_dir.resolve()))}",
             ]
             try:
                 [result] = self.launcher.launch([overrides], initial_job_idx=job)
@@ -433,13 +433,9 @@ def _first_values(space: dict) -> dict:
 
 
 def _overrides(params: dict) -> list[str]:
-    return [f"{k}={_quoted(v) if isinstance(v, str) else v}" for k, v in params.items()]
-
-
-def _quoted(text: str) -> str:
-    """A string as a Hydra override value: quoted unless it is a plain word or path."""
-    plain = text.replace("_", "").replace("-", "").replace("/", "").replace(".", "").isalnum()
-    return text if plain else "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """A trial's params as overrides; a string quoted unless Hydra reads it back as the
+    same string (a choice "001" stays a string, as the study sampled it)."""
+    return [f"{k}={override_text(v) if isinstance(v, str) else v}" for k, v in params.items()]
 
 
 def _write_results(

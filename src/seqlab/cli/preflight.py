@@ -21,6 +21,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from seqlab.config import register_resolvers
+from seqlab.names import COMPLETED, DIVERGED
 from seqlab.rundir import failure
 
 PROBE_EPOCHS = 2
@@ -55,7 +56,7 @@ def tried(plain: dict[str, Any], mode: str) -> dict[str, Any]:
         metrics = train(cfg, parallel_jobs=1)
     except Exception as e:
         return {"error": failure(e)}
-    if metrics.get("status") not in ("completed", "diverged"):
+    if metrics.get("status") not in (COMPLETED, DIVERGED):
         return {"error": str(metrics.get("error") or metrics.get("status"))}
     result: dict[str, Any] = {"ok": True, "wall_s": round(time.perf_counter() - start, 3)}
     epochs = [row["epoch_s"] for row in metrics.get("history", []) if "epoch_s" in row]

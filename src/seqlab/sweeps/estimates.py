@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from seqlab.config import flat_values
 from seqlab.names import COMPLETED
 from seqlab.rundir import METRICS_FILE
+from seqlab.sweeps.plan import PLAN_ENV
 
 TIMED_GROUPS = ("model", "data", "trainer", "callbacks.early_stopping")
 UNTIMED = {"data.seed", "trainer.default_root_dir", "trainer.enable_progress_bar",
@@ -40,6 +41,11 @@ NOT_SHAPE = ("model.lr", "model.optimizer.", "model.scheduler.", "trainer.max_ep
 def job_config(config_loader: Any, config: DictConfig, overrides: Sequence[str]) -> DictConfig:
     """A job's config as its launcher composes it, with `${hydra:...}` resolvable."""
     return config_loader.load_sweep_config(config, list(overrides))
+
+
+def _timed(key: str) -> bool:
+    """Whether a dotted key is one of the settings that decide a job's time."""
+    return key.startswith(tuple(f"{group}." for group in TIMED_GROUPS)) and key not in UNTIMED
 
 
 def timed_settings(job: DictConfig) -> dict[str, Any]:
@@ -57,7 +63,7 @@ def timed_settings(job: DictConfig) -> dict[str, Any]:
                 if key.startswith(f"{group}.") and name in node:
                     del node[name]  # (pop would resolve it first)
         flat.update(flat_values(OmegaConf.to_container(node, resolve=True), f"{group}."))
-    return flat
+    return {k: v for k, v in flat.items() if _timed(k)}
 
 
 def _key(settings: dict[str, Any]) -> str:
@@ -81,11 +87,7 @@ def earlier_wall_times(root: str | Path) -> dict[str, list[float]]:
             config, wall = metrics.get("config"), metrics.get("wall_s")
             if metrics.get("status") != COMPLETED or not isinstance(config, dict) or not wall:
                 continue
-            settings = {
-                k: v
-                for k, v in config.items()
-                if k.startswith(tuple(f"{g}." for g in TIMED_GROUPS)) and k not in UNTIMED
-            }
+            settings = {k: v for k, v in config.items() if _timed(k)}
             times.setdefault(_key(settings), []).append(float(wall))
         else:
             dirs[:] = [d for d in dirs if not d.startswith(".")]
@@ -128,7 +130,7 @@ def probe_jobs(configs: Sequence[DictConfig], mode: str = "probe") -> list[dict[
     with tempfile.TemporaryDirectory(prefix="seqlab-preflight-") as tmp:
         plain = []
         for num, job in enumerate(configs):
-            job = job.copy()
+            job = copy.deepcopy(job)  # (a DictConfig's copy() shares its nested nodes)
             with open_dict(job):
                 job.paths.output_dir = str(Path(tmp) / str(num))
                 job.pop("hydra", None)
@@ -136,7 +138,7 @@ def probe_jobs(configs: Sequence[DictConfig], mode: str = "probe") -> list[dict[
         path = Path(tmp) / "configs.json"
         path.write_text(json.dumps(plain))
         env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
-        env.pop("SEQLAB_PLAN", None)
+        env.pop(PLAN_ENV, None)  # the preflight runs its configs, whatever the caller plans
         done = subprocess.run(
             [sys.executable, "-m", "seqlab.cli.preflight", mode, str(path)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, check=False,

@@ -29,7 +29,7 @@ from seqlab.names import (
     TRIAL_PREFIX,
     UNREADABLE,
 )
-from seqlab.rundir import read_metrics
+from seqlab.rundir import METRICS_FILE, read_metrics
 
 # libyaml's loader where PyYAML was built with it: reading thousands of jobs' overrides
 # (seqlab.load, the report) is several times faster, and the values are the same.
@@ -57,19 +57,41 @@ class Job:
         return float(value) if value is not None else math.nan
 
 
-def read_jobs(sweep_dir: Path) -> list[Job]:
+# A follower's memory of a sweep's jobs (seqlab.sweeps.status reads a running sweep every
+# second): job directory -> (its metrics.json's mtime and size, the job as read then).
+JobCache = dict[Path, tuple[tuple[int, int] | None, Job]]
+
+
+def read_jobs(sweep_dir: Path, cache: JobCache | None = None) -> list[Job]:
     """Every job directory of a sweep (those with .hydra/overrides.yaml), in job order.
 
     A job whose files cannot be read is `unreadable`, with the file and the cause under
     `error`; one that says `running` while no process holds its directory's lock was
-    killed (SIGKILL, the kernel's OOM killer, a lost node) and is `interrupted`.
+    killed (SIGKILL, the kernel's OOM killer, a lost node) and is `interrupted`. With a
+    `cache`, a job is read again only when its metrics.json changed.
     """
     jobs = []
     for job_dir in job_directories(sweep_dir):
-        overrides, unreadable = read_overrides(job_dir / ".hydra" / "overrides.yaml")
-        metrics = live_metrics(job_dir, unreadable or read_metrics(job_dir))
-        jobs.append(Job(job_dir.relative_to(sweep_dir).as_posix(), overrides, metrics))
+        stamp = _stamp(job_dir / METRICS_FILE) if cache is not None else None
+        cached = cache.get(job_dir) if cache is not None else None
+        if cached is not None and stamp is not None and cached[0] == stamp:
+            job = cached[1]
+        else:
+            overrides, unreadable = read_overrides(job_dir / ".hydra" / "overrides.yaml")
+            metrics = unreadable or read_metrics(job_dir)
+            job = Job(job_dir.relative_to(sweep_dir).as_posix(), overrides, metrics)
+            if cache is not None:
+                cache[job_dir] = (stamp, job)
+        jobs.append(Job(job.name, job.overrides, live_metrics(job_dir, job.metrics)))
     return sorted(jobs, key=lambda job: job_order(job.name))
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
 
 
 def live_metrics(job_dir: Path, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -112,10 +134,15 @@ def read_overrides(path: Path) -> tuple[dict[str, str], dict[str, Any]]:
     except (OSError, ValueError, yaml.YAMLError) as e:
         why = str(e).splitlines()[0] if str(e) else type(e).__name__
         return {}, {"status": UNREADABLE, "error": f"{path}: {why}"}
-    # A search trial's own `trial.*` bookkeeping, and `resume=` (given to the jobs of a
-    # resumed sweep that ran again), are no settings of the job.
-    pairs = (str(item).split("=", 1) for item in items if "=" in str(item))
-    return {k: v for k, v in pairs if not k.startswith(TRIAL_PREFIX) and k != RESUME}, {}
+    return job_settings(items), {}
+
+
+def job_settings(overrides: list[Any]) -> dict[str, str]:
+    """A job's overrides as {key: value}. A search trial's own `trial.*` bookkeeping, and
+    `resume=` (given to the jobs of a resumed sweep that ran again), are no settings of
+    the job."""
+    pairs = (str(item).split("=", 1) for item in overrides if "=" in str(item))
+    return {k: v for k, v in pairs if not k.startswith(TRIAL_PREFIX) and k != RESUME}
 
 
 def swept_axes(jobs: list[Job]) -> list[str]:

@@ -22,10 +22,12 @@ from omegaconf import DictConfig, OmegaConf
 from seqlab.config import ConfigError, available_cores
 from seqlab.files import write_json_atomic
 from seqlab.names import RESUME
+from seqlab.sweeps.jobs import Job, job_settings, swept_axes
 
 PLAN_FILE = "plan.json"
-# Set by `--plan` (seqlab.cli.common): "probe" times what no earlier run has; "history"
-# only looks at earlier runs. The sweepers then show the plan and launch nothing.
+# Set by `--plan` (seqlab.cli.train) and seqlab.plan: "probe" times what no earlier run
+# has; "history" only looks at earlier runs. The sweepers then show the plan and launch
+# nothing.
 PLAN_ENV = "SEQLAB_PLAN"
 
 
@@ -175,14 +177,8 @@ def _settings(job: Sequence[str]) -> list[str]:
     return [o for o in job if not o.startswith(f"{RESUME}=")]
 
 
-def _pairs(jobs: Sequence[Sequence[str]]) -> list[dict[str, str]]:
-    return [dict(o.split("=", 1) for o in _settings(job) if "=" in o) for job in jobs]
-
-
-def _swept_keys(pairs: list[dict[str, str]]) -> set[str]:
-    """The keys whose values differ between jobs: what tells the jobs apart."""
-    keys = {k for p in pairs for k in p}
-    return {k for k in keys if len({p.get(k) for p in pairs}) > 1}
+def _jobs(overrides: Sequence[Sequence[str]]) -> list[Job]:
+    return [Job(str(num), job_settings(list(job))) for num, job in enumerate(overrides)]
 
 
 def check_resumed_jobs(sweep_dir: str | Path, jobs: Sequence[Sequence[str]]) -> None:
@@ -193,10 +189,10 @@ def check_resumed_jobs(sweep_dir: str | Path, jobs: Sequence[Sequence[str]]) -> 
     planned = read_plan(sweep_dir).get("jobs")
     if not planned:
         return
-    then, now = _pairs(planned), _pairs(jobs)
-    swept = _swept_keys(then) | _swept_keys(now)
-    then = [{k: v for k, v in p.items() if k in swept} for p in then]
-    now = [{k: v for k, v in p.items() if k in swept} for p in now]
+    earlier, later = _jobs(planned), _jobs(jobs)
+    swept = {*swept_axes(earlier), *swept_axes(later)}  # the report's swept keys
+    then = [{k: v for k, v in job.overrides.items() if k in swept} for job in earlier]
+    now = [{k: v for k, v in job.overrides.items() if k in swept} for job in later]
     if now == then:
         return
     where = next((i for i, (a, b) in enumerate(zip(then, now, strict=False)) if a != b), None)

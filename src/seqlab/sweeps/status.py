@@ -25,15 +25,7 @@ from typing import IO, Any
 
 from seqlab.locking import held
 from seqlab.names import COMPLETED, DIVERGED, FAILED, INTERRUPTED, PENDING, PRUNED, RUNNING
-from seqlab.rundir import METRICS_FILE, read_metrics
-from seqlab.sweeps.jobs import (
-    Job,
-    job_directories,
-    job_order,
-    live_metrics,
-    monitor_of,
-    read_overrides,
-)
+from seqlab.sweeps.jobs import Job, JobCache, best_first, monitor_of, read_jobs
 from seqlab.sweeps.plan import duration, read_plan
 
 ENDED = (COMPLETED, FAILED, DIVERGED, PRUNED)  # a job in these states will not run again
@@ -80,51 +72,18 @@ class SweepStatus:
         return " · ".join(parts)
 
 
-class JobReader:
-    """A sweep's jobs, read again only where a job's metrics.json changed (its overrides
-    never do): following a sweep of many jobs costs its jobs next to nothing."""
-
-    def __init__(self, sweep_dir: Path) -> None:
-        self.sweep_dir = sweep_dir
-        self._jobs: dict[Path, tuple[tuple[int, int] | None, Job]] = {}
-
-    def read(self) -> list[Job]:
-        jobs = []
-        for job_dir in job_directories(self.sweep_dir):
-            try:
-                info = (job_dir / METRICS_FILE).stat()
-                stamp: tuple[int, int] | None = (info.st_mtime_ns, info.st_size)
-            except OSError:
-                stamp = None
-            cached = self._jobs.get(job_dir)
-            if cached is not None and cached[0] == stamp and stamp is not None:
-                job = cached[1]
-            else:
-                overrides = cached[1].overrides if cached else None
-                if overrides is None:
-                    overrides, unreadable = read_overrides(job_dir / ".hydra" / "overrides.yaml")
-                else:
-                    unreadable = {}
-                metrics = unreadable or read_metrics(job_dir)
-                name = job_dir.relative_to(self.sweep_dir).as_posix()
-                job = Job(name, overrides, metrics)
-                self._jobs[job_dir] = (stamp, job)
-            # A job that says `running` while no process holds its lock was killed.
-            jobs.append(Job(job.name, job.overrides, live_metrics(job_dir, job.metrics)))
-        return sorted(jobs, key=lambda job: job_order(job.name))
-
-
 def read_status(
     sweep_dir: str | Path,
     driving: bool = False,
     queue: bool = True,
-    reader: JobReader | None = None,
+    cache: JobCache | None = None,
 ) -> SweepStatus:
     """The sweep's status now. `driving`: asked by the process that runs it, which knows
-    it has not ended; for anyone else it has ended once no process holds its lock."""
+    it has not ended; for anyone else it has ended once no process holds its lock.
+    `cache`: a follower's (read_jobs), so that a job is read again only when it changed."""
     sweep_dir = Path(sweep_dir)
     plan = read_plan(sweep_dir)
-    jobs = (reader or JobReader(sweep_dir)).read()
+    jobs = read_jobs(sweep_dir, cache)
     total = max(int(plan.get("total") or 0), len(jobs))
     counts = Counter(job.status for job in jobs)
     counts[PENDING] += total - len(jobs)
@@ -139,10 +98,9 @@ def read_status(
         slots = max(1, int(plan.get("slots") or 1))
         status.eta_s = sum(walls) / len(walls) * left / min(slots, left)
     metric, mode = monitor_of(jobs, None)
-    scored = [(j.best(metric), j.name) for j in jobs if math.isfinite(j.best(metric))]
-    if scored:
-        value, name = (min if mode == "min" else max)(scored)
-        status.best = (metric, value, name)
+    ranked = best_first(jobs, lambda job: job.best(metric), mode)  # the report's ranking
+    if ranked and math.isfinite(ranked[0].best(metric)):
+        status.best = (metric, ranked[0].best(metric), ranked[0].name)
     if queue:
         status.queue = queue_states(sweep_dir)
     if not driving:
@@ -218,7 +176,7 @@ class StatusReporter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._live: Any = None
-        self._reader = JobReader(self.sweep_dir)
+        self._cache: JobCache = {}
         self._lock = threading.Lock()
         self._queue: Counter = Counter()
         self._queue_at = -math.inf
@@ -230,7 +188,7 @@ class StatusReporter:
     def _poll(self, final: bool) -> SweepStatus:
         ask_queue = time.monotonic() - self._queue_at >= QUEUE_EVERY_S
         status = read_status(
-            self.sweep_dir, driving=self.driving, queue=ask_queue, reader=self._reader
+            self.sweep_dir, driving=self.driving, queue=ask_queue, cache=self._cache
         )
         if ask_queue:
             self._queue, self._queue_at = status.queue, time.monotonic()
@@ -281,7 +239,7 @@ class StatusReporter:
 
     def start(self) -> None:
         # A resumed sweep's jobs that had failed before it started again are not news.
-        self._seen = {job.name: job.status for job in self._reader.read()}
+        self._seen = {job.name: job.status for job in read_jobs(self.sweep_dir, self._cache)}
         if self.live:
             from rich.console import Console
             from rich.live import Live
@@ -338,7 +296,9 @@ class StatusReporter:
             time.sleep(self.poll_s)
 
 
-ACTIVE: list[StatusReporter] = []  # reporters running in this process (the Python API stops them)
+# Reporters running in this process: the commands and the Python API stop any left when a
+# sweep ends without reaching its end callbacks (a refusal, Ctrl-C).
+ACTIVE: list[StatusReporter] = []
 
 
 def stop_all() -> None:
