@@ -24,25 +24,41 @@ class TensorBoardLogger(LightningTensorBoardLogger):
     sweep: there the sweep report writes one for the whole sweep, swept keys first
     (seqlab.report.tensorboard_view), and the jobs' own must not compete with it.
 
-    Lightning flushes the event file after every log call, a cost that adds up over the
-    many short epochs of a sweep's jobs (docs/benchmarks.md). Here it flushes at most every
-    `flush_every_s` seconds (TensorBoard reloads every 5 s anyway), after settings are
-    logged, and when the run ends.
+    Lightning hands every log call's scalars to the event writer's thread and flushes the
+    event file after every call, costs that add up over the many short epochs of a sweep's
+    jobs (docs/benchmarks.md). Here the scalars wait in memory, one event per step (an
+    epoch's training and validation values together), each with the time it was logged,
+    and go to the event file at most every `flush_every_s` seconds (TensorBoard reloads
+    every 5 s anyway), before anything else is written, and when the run ends, fails or is
+    interrupted. metrics.json, not the event file, is a run's record of truth.
     """
 
     def __init__(self, *args: Any, flush_every_s: float = 5.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.flush_every_s = flush_every_s
         self._flushed_at = -float("inf")
+        # step -> (wall time of its first value, its values), in the order logged
+        self._pending: dict[int | None, tuple[float, list[Summary.Value]]] = {}
 
     def save(self) -> None:
         if time.monotonic() - self._flushed_at >= self.flush_every_s:
             self._flushed_at = time.monotonic()
+            self._write_pending()
             super().save()
 
     def finalize(self, status: str) -> None:
         self._flushed_at = -float("inf")  # the last save always writes
+        self._write_pending()
         super().finalize(status)
+
+    @rank_zero_only
+    def _write_pending(self) -> None:
+        if not self._pending:
+            return
+        writer = self.experiment._get_file_writer()
+        for at, (wall_time, values) in self._pending.items():
+            writer.add_summary(Summary(value=values), at, wall_time)
+        self._pending.clear()
 
     @rank_zero_only
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
@@ -59,6 +75,7 @@ class TensorBoardLogger(LightningTensorBoardLogger):
         by_step: dict[int | None, list[Summary.Value]] = {}
         for key, value in _add_prefix(metrics, self._prefix, self.LOGGER_JOIN_CHAR).items():
             if isinstance(value, dict):  # a group of curves in one chart, as Lightning's
+                self._write_pending()
                 self.experiment.add_scalars(key, value, step)
                 continue
             at = int(epoch) + 1 if epoch is not None and is_epoch_metric(key) else step
@@ -67,9 +84,9 @@ class TensorBoardLogger(LightningTensorBoardLogger):
             except (TypeError, ValueError, RuntimeError) as e:
                 raise ValueError(f"{key}: cannot log {value!r} as a scalar") from e
             by_step.setdefault(at, []).append(shown)
-        writer = self.experiment._get_file_writer()
+        now = time.time()
         for at, values in by_step.items():
-            writer.add_summary(Summary(value=values), at)
+            self._pending.setdefault(at, (now, []))[1].extend(values)
 
     def log_hyperparams(
         self,
@@ -79,6 +96,7 @@ class TensorBoardLogger(LightningTensorBoardLogger):
         experiment_summary: bool = True,
     ) -> None:
         self._flushed_at = -float("inf")  # settings are rare: the next save() writes them
+        self._write_pending()  # the scalars before them, in the order they were logged
         if experiment_summary or not metrics:
             super().log_hyperparams(params, metrics=metrics, step=step)
             return

@@ -213,7 +213,13 @@ def _build_run(cfg: DictConfig, parallel_jobs: int) -> _Run:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.data)
     model = build(cfg.model, **datamodule.model_kwargs())
-    configured = build_all(cfg.get("callbacks"))
+    # Outside a search the trial pruner has nothing to do: the Trainer, which calls every
+    # hook of every callback every epoch, does not get it.
+    configured = [
+        c
+        for c in build_all(cfg.get("callbacks"))
+        if not (isinstance(c, PrunesTrials) and cfg.get("trial") is None)
+    ]
     history, config_keeper = contract_callbacks(cfg)
     trainer = build_trainer(
         cfg, [*configured, history, config_keeper], build_all(cfg.get("logger"))

@@ -96,6 +96,56 @@ def test_resume_after_sigkill_is_exact(cli_cwd):
         assert got["val/mse"] == want["val/mse"]
 
 
+# Epochs of a few milliseconds: the checkpoint callback's time budget skips most saves of
+# last.ckpt (conf/callbacks/model_checkpoint.yaml's max_overhead).
+SHORT_EPOCHS = [
+    "experiment=tutorial_sum",
+    "model.hidden_dim=8",
+    "data.length=2",
+    "trainer.max_epochs=150",
+    "callbacks.early_stopping=null",
+    "callbacks.prediction_plot=null",
+    "threads=1",
+    *QUIET,
+]
+
+
+@pytest.mark.slow  # make test-faults
+def test_a_run_killed_between_two_saves_resumes_to_the_same_numbers(cli_cwd):
+    """SIGKILL at an epoch whose last.ckpt save the time budget skipped
+    (tests/integration/self_kill.py makes that moment): last.ckpt on disk is some epochs
+    old, and the resumed run trains those epochs again, to the very numbers of an
+    uninterrupted run. Tolerance: none (==), as in test_resume_after_sigkill_is_exact."""
+    whole = cli_cwd / "whole"
+    result = run_cli(["seqlab-train", *SHORT_EPOCHS, f"hydra.run.dir={whole}"], cli_cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    reference = assert_run_contract(whole)
+
+    broken = cli_cwd / "broken"
+    killer = [
+        "+callbacks.killer._target_=tests.integration.self_kill.KillBetweenSaves",
+        "+callbacks.killer.after_epoch=40",
+    ]
+    repo = {"PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    args = ["seqlab-train", *SHORT_EPOCHS, f"hydra.run.dir={broken}"]
+    result = run_cli([*args, *killer], cli_cwd, **repo)
+    assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
+    saved = torch.load(broken / "checkpoints" / "last.ckpt", weights_only=False)["epoch"] + 1
+    assert json.loads((broken / "metrics.json").read_text())["status"] == "running"
+
+    result = run_cli([*args, "resume=" + str(broken)], cli_cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    resumed = assert_run_contract(broken)
+    killed_after = int((broken / "killed_after_epochs").read_text())
+    assert resumed["resumed_after_epoch"] == saved < killed_after  # those between: again
+    assert [row["epoch"] for row in resumed["history"]] == list(range(1, 151))
+    assert resumed["global_step"] == reference["global_step"]
+    for key in ("val/mse", "val/loss", "train/loss", "test/mse"):
+        assert resumed["final"][key] == reference["final"][key], key
+    for got, want in zip(resumed["history"], reference["history"], strict=True):
+        assert (got["train/loss"], got["val/mse"]) == (want["train/loss"], want["val/mse"])
+
+
 def test_ddp_in_a_local_sweep_is_refused_per_job(cli_cwd):
     result = run_cli(["seqlab-train", "-m", "trainer=ddp_cpu", *SMALL], cli_cwd)
     assert result.returncode == 0, result.stderr[-3000:]  # the sweep goes on, the job fails

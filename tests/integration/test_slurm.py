@@ -252,8 +252,8 @@ def start_sweep(cli_cwd, cluster) -> Iterator:
     """Starts Sweeps; afterwards (a failed test too) stops them and cancels their jobs."""
     started: list[Sweep] = []
 
-    def start(args: list[str]) -> Sweep:
-        started.append(Sweep(args, cli_cwd, cluster))
+    def start(args: list[str], env: dict[str, str] | None = None) -> Sweep:
+        started.append(Sweep(args, cli_cwd, {**cluster, **(env or {})}))
         return started[-1]
 
     yield start
@@ -385,6 +385,46 @@ def test_a_job_longer_than_its_time_limit_is_carried_through_by_requeues(
     expected = assert_run_contract(reference)
     for key in ("val/mse", "val/loss", "train/loss", "test/mse"):
         assert metrics["final"][key] == expected["final"][key], key
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+# Before the guard (seqlab.sweeps.requeue), a signal in these moments requeued a job whose
+# run had completed: "job_end" gave [REQUEUED, COMPLETED] (an attempt that only returned
+# the record), "result" gave [REQUEUED, FAILED] (the next start died on the result's
+# temporary file that the signal left behind), the failure once seen by luck above.
+@pytest.mark.parametrize("where", ["job_end", "result"])
+def test_the_signal_before_the_time_limit_after_the_run_completed_does_not_requeue(
+    cli_cwd, cluster, start_sweep, where
+):
+    """SLURM's USR2 (sent as --signal=USR2@<s> sends it: to the job's steps) while the job
+    is ending: after its run has completed (`job_end`: its Hydra callbacks), or while
+    submitit writes the job's result (`result`). The job holds still at that moment
+    (tests/integration/slurm_hold.py) until the test has signalled it; it is not requeued,
+    and ends COMPLETED in one attempt."""
+    marker = cli_cwd / "held"
+    hold = [
+        "+hydra.callbacks.hold._target_=tests.integration.slurm_hold.HoldAfterRun",
+        f"+hydra.callbacks.hold.where={where}",
+        f"+hydra.callbacks.hold.marker={marker}",
+    ]
+    # CPU_JOBS' time limit is minutes away: SLURM signals nothing of its own here.
+    sweep = start_sweep([*LONG, "trainer.max_epochs=3", *hold], env={"PYTHONPATH": str(REPO)})
+    run_dir = sweep.job_dir(0)
+    job = sweep.running_job()
+    sweep.wait("the job never reached its hold", marker.is_file, limit=300, poll=0.05)
+    assert metrics_of(run_dir)["status"] == "completed"
+    slurm(cluster, "scancel", "--signal=USR2", job)
+
+    assert sweep.finish() == 0, sweep.stderr()
+    metrics = assert_run_contract(run_dir)
+    assert metrics["attempts"] == 1
+    assert attempts(cluster, job) == ["COMPLETED"]
+    submitit = run_dir.parent / ".submitit"
+    logs = "".join(p.read_text() for p in submitit.rglob("*_log.*"))
+    assert "SIGUSR2 before the time limit: not requeued" in logs  # it came during the hold
+    assert not list(submitit.rglob("*.save_tmp"))
 
 
 def test_a_cancelled_array_ends_the_sweep_and_resume_finishes_it(cli_cwd, cluster, start_sweep):

@@ -10,6 +10,8 @@ What it does differently:
   The sweep's report lists it, and seqlab-train ends non-zero (SweepReportCallback).
 - With `resume=<sweep dir>`, jobs whose directory holds a finished run are not submitted
   again: the array holds only the jobs still to do.
+- SLURM's signal before the time limit requeues a job only while its run has not finished
+  (seqlab.sweeps.requeue): a job whose run completed ends COMPLETED, not requeued or FAILED.
 """
 
 # No `from __future__ import annotations`: Hydra's plugin scan imports this module.
@@ -37,6 +39,9 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
 
         self.canary = canary
         self._shapes_run: set[str] = set()  # the canary's, across this sweep's batches
+        # Each submitted job's run directory, by job number: the job reads it (this launcher
+        # is pickled into every job) to tell whether its run has finished.
+        self._run_dirs: dict[int, str] = {}
         super().__init__(**slurm_gpu_request(params))
 
     def launch(
@@ -64,6 +69,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
             log.info(f"\t#{num} : {' '.join(filter_overrides(overrides))}")
             todo.append((list(overrides), "hydra.sweep.dir", num, f"job_id_for_{num}"))
             directories.append(directory)
+            self._run_dirs[num] = str(directory)
         if todo and self.canary:  # before any job's directory is written
             self._canary([overrides for overrides, *_ in todo], [num for _, _, num, _ in todo])
         for (overrides, *_), directory in zip(todo, directories, strict=True):
@@ -75,6 +81,30 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
             for (overrides, _, num, _), job in zip(todo, jobs, strict=True):
                 results[num] = job_result(job, num, overrides)
         return [results[num] for num in sorted(results)]
+
+    def __call__(
+        self,
+        sweep_overrides: list[str],
+        job_dir_key: str,
+        job_num: int,
+        job_id: str,
+        singleton_state: dict[type, Singleton],
+    ) -> JobReturn:
+        """One job, in its SLURM job (submitit calls it once it has set its own signal
+        handlers): SLURM's signal before the time limit requeues the job only while its run
+        has not finished, and never once the job has made its result (seqlab.sweeps.requeue)."""
+        import signal
+
+        import submitit
+
+        from seqlab.sweeps.requeue import remove_unfinished_result, requeue_only_unfinished
+
+        env = submitit.JobEnvironment()
+        remove_unfinished_result(env.paths.result_pickle)
+        run_dir = getattr(self, "_run_dirs", {}).get(job_num)  # none in a job submitted before
+        before_time_limit = signal.Signals[f"SIG{env.USR_SIG}"]
+        with requeue_only_unfinished(before_time_limit, Path(run_dir) if run_dir else None):
+            return super().__call__(sweep_overrides, job_dir_key, job_num, job_id, singleton_state)
 
     def _canary(self, jobs: list[list[str]], nums: list[int]) -> None:
         """Build and step once, on the CPU here, one job of each model and data shape;
