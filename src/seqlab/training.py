@@ -215,10 +215,11 @@ def _build_run(cfg: DictConfig, parallel_jobs: int) -> _Run:
     model = build(cfg.model, **datamodule.model_kwargs())
     # Outside a search the trial pruner has nothing to do: the Trainer, which calls every
     # hook of every callback every epoch, does not get it.
+    outside_search = (cfg.get("trial") or {}).get("number") is None
     configured = [
         c
         for c in build_all(cfg.get("callbacks"))
-        if not (isinstance(c, PrunesTrials) and cfg.get("trial") is None)
+        if not (outside_search and isinstance(c, PrunesTrials))
     ]
     history, config_keeper = contract_callbacks(cfg)
     trainer = build_trainer(
