@@ -5,8 +5,12 @@ draws), model and optimiser, full-batch Adam for at most 100 epochs, stopping on
 epoch's train loss is below 1, validation every epoch and a test at the end.
 
     .venv/bin/python scripts/notebook_grid_plain.py [--epochs 100] [--threads N] [--lr 0.1]
+        [--allocator system|reuse]
 
-Prints each job's final validation and test MSE and wall time, and the whole grid's.
+Prints each job's final validation and test MSE and wall time, and the whole grid's. By
+default the C allocator is glibc's as it comes, as in a script written by hand; `--allocator
+reuse` sets it as seqlab's runs set it by default (seqlab.allocator), which shows what
+seqlab's guarantees cost apart from what its allocator setting saves.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from seqlab.allocator import ALLOCATORS, use_allocator
 from seqlab.config import available_cores
 from seqlab.data.random_sum import generate_sums_tutorial
 from seqlab.nets import LSTMRegressor
@@ -68,8 +73,10 @@ def main() -> None:
     parser.add_argument(
         "--lr", type=float, action="append", help="only these learning rates (default: all)"
     )
+    parser.add_argument("--allocator", choices=ALLOCATORS, default="system")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    use_allocator(args.allocator)
     grid = {**GRID, "lr": tuple(args.lr or GRID["lr"])}
     start = time.perf_counter()
     for hidden_dim, lr, length, n in itertools.product(*grid.values()):

@@ -13,6 +13,7 @@ from hydra.utils import get_class, instantiate
 from lightning.pytorch.callbacks import ProgressBar
 from omegaconf import DictConfig
 
+from seqlab.allocator import use_allocator
 from seqlab.checkpoints import AtomicCheckpointIO
 from seqlab.config import ConfigError, resolve_threads, to_plain
 from seqlab.memory import check_memory
@@ -66,13 +67,14 @@ def quiet_lightning() -> None:
 
 
 def setup_torch(cfg: DictConfig, parallel_jobs: int = 1) -> int:
-    """Apply the thread setting and check that the requested accelerator exists."""
+    """Apply the thread and allocator settings and check that the requested accelerator exists."""
     quiet_lightning()
     trainer = cfg.trainer
     if "ddp" in str(trainer.get("strategy", "")) and trainer.get("accelerator") == "cpu":
         parallel_jobs *= max(1, int(trainer.get("devices", 1)))  # one process per device
     threads = resolve_threads(cfg.get("threads", "auto"), parallel_jobs)
     torch.set_num_threads(threads)
+    use_allocator(cfg.get("allocator", "reuse"))
     # `trainer.deterministic` turns on torch's deterministic algorithms, which by default also
     # fill every new tensor with NaN to expose reads of uninitialised memory: a debugging aid
     # that changes no result and slows a small LSTM's CPU step noticeably (make bench).

@@ -15,6 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from seqlab.allocator import ALLOCATORS
 from seqlab.config import ConfigError, total_epochs
 from seqlab.trust import check_trusted_targets
 
@@ -80,6 +81,7 @@ FRACTION = Rule(float, low=0, high=1)
 RULES: dict[str, Rule] = {
     "seed": Rule(int, low=0),
     "threads": Rule(int, low=1, choices=("auto",)),
+    "allocator": Rule(str, choices=ALLOCATORS),
     "monitor.mode": Rule(str, choices=("min", "max")),
     # models
     "model.hidden_dim": POSITIVE_INT,

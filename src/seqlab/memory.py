@@ -46,7 +46,8 @@ class Estimate:
         return self.data + self.model + self.batch
 
 
-def _get(cfg: Any, key: str, default: Any = None) -> Any:
+def setting(cfg: Any, key: str, default: Any = None) -> Any:
+    """`cfg`'s value at dotted `key`, or `default` where it is missing or null."""
     value = OmegaConf.select(cfg, key, default=default)
     return default if value is None else value
 
@@ -62,23 +63,26 @@ def lstm_weights(inputs: int, hidden: int, layers: int, directions: int = 1) -> 
 
 def estimate(cfg: Any) -> Estimate | None:
     """What a run holds at once, in bytes; None for data or models it does not know."""
-    model, data = str(_get(cfg, "model._target_", "")), str(_get(cfg, "data._target_", ""))
-    hidden, layers = int(_get(cfg, "model.hidden_dim", 1)), int(_get(cfg, "model.num_layers", 1))
+    model, data = str(setting(cfg, "model._target_", "")), str(setting(cfg, "data._target_", ""))
+    hidden, layers = (
+        int(setting(cfg, "model.hidden_dim", 1)),
+        int(setting(cfg, "model.num_layers", 1)),
+    )
     if data.endswith("RandomSumDataModule") and model.endswith("RegressorModule"):
-        length, n = int(_get(cfg, "data.length", 1)), int(_get(cfg, "data.n", 1))
-        splits = [n, int(_get(cfg, "data.n_val", 0)), int(_get(cfg, "data.n_test", 0))]
+        length, n = int(setting(cfg, "data.length", 1)), int(setting(cfg, "data.n", 1))
+        splits = [n, int(setting(cfg, "data.n_val", 0)), int(setting(cfg, "data.n_test", 0))]
         kept = sum(splits) * length * FLOAT
-        eval_lengths = _get(cfg, "eval.lengths") or []
-        eval_n = int(_get(cfg, "eval.n", 0)) if eval_lengths else 0
+        eval_lengths = setting(cfg, "eval.lengths") or []
+        eval_n = int(setting(cfg, "eval.n", 0)) if eval_lengths else 0
         longest = max([length, *(int(v) for v in eval_lengths)])
         transient = max(max(splits) * length, eval_n * longest) * (GENERATING - FLOAT)
         weights = lstm_weights(1, hidden, layers) + hidden + 1
-        batch = int(_get(cfg, "data.batch_size", 0)) or n  # null: the whole set at once
+        batch = int(setting(cfg, "data.batch_size", 0)) or n  # null: the whole set at once
         activations = min(batch, n) * longest * hidden * layers * ACTIVATIONS * FLOAT
         return Estimate(kept + transient, weights * TRAINING_COPIES * FLOAT, activations)
     if model.endswith("TaggerModule"):
-        embedding = int(_get(cfg, "model.embedding_dim", 1))
-        directions = 2 if _get(cfg, "model.bidirectional", False) else 1
+        embedding = int(setting(cfg, "model.embedding_dim", 1))
+        directions = 2 if setting(cfg, "model.bidirectional", False) else 1
         weights = lstm_weights(embedding, hidden, layers, directions)
         return Estimate(0, weights * TRAINING_COPIES * FLOAT, 0)
     return None

@@ -31,6 +31,7 @@ CONFIG_CASES = [
     (["model.hidden_dim=2.5"], "model.hidden_dim=2.5 is not allowed: expected an integer >= 1"),
     (["data.batch_size=big"], "data.batch_size='big' is not allowed"),
     (["threads=many"], "threads='many' is not allowed"),
+    (["allocator=tcmalloc"], "allocator='tcmalloc' is not allowed: expected 'reuse' or 'system'"),
     # out of range, one per numeric field family
     (["model.hidden_dim=0"], "model.hidden_dim=0 is not allowed: expected an integer >= 1"),
     (["model.num_layers=0"], "model.num_layers=0 is not allowed"),

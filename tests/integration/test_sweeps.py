@@ -168,6 +168,21 @@ def test_local_parallel_launcher_splits_the_cores(cli_cwd):
     assert (sweep / "summary.md").is_file()
 
 
+@pytest.mark.slow  # make test-faults: processes of their own
+def test_local_parallel_starts_the_longest_jobs_first(cli_cwd):
+    args = ["-m", "hydra/launcher=local_parallel", "hydra.launcher.n_jobs=2", *TINY]
+    args += ["trainer.max_epochs=2", "model.hidden_dim=4,8,48"]
+    result = run_cli(["seqlab-train", *args], cli_cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Starting the longest jobs first: #2, #1, #0" in result.stdout + result.stderr
+    jobs = job_dirs(only_sweep(cli_cwd))
+    metrics = [json.loads((job / "metrics.json").read_text()) for job in jobs]
+    # Numbers and directories stay Hydra's...
+    assert [m["config"]["model.hidden_dim"] for m in metrics] == [4, 8, 48]
+    # ...while the smallest job waited for a worker that the two larger ones held.
+    assert metrics[0]["started_at"] >= min(metrics[1]["ended_at"], metrics[2]["ended_at"])
+
+
 @pytest.mark.slow  # make test-faults: a sweep, then an evaluation
 def test_length_generalization_from_a_checkpoint(cli_cwd):
     result = run_cli(["seqlab-train", *TINY, "trainer.max_epochs=2"], cli_cwd)

@@ -22,6 +22,7 @@ from tests.conftest import compose_train
         ("data.batch_size=0", "data.batch_size"),
         ("data.mode=fast", "data.mode"),
         ("threads=0", "threads"),
+        ("allocator=jemalloc", "allocator"),
         ("monitor.mode=up", "monitor.mode"),
     ],
 )

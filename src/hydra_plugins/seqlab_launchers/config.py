@@ -41,6 +41,10 @@ class LocalParallelLauncherConf(JobLibLauncherConf):
     # With GPUs: where submitit keeps each job's pickles and its stdout/stderr, named by
     # the job's process id.
     submitit_folder: str = "${hydra.sweep.dir}/.submitit"
+    # In which order jobs start: longest_first (estimated from their configs, where seqlab
+    # knows their model and data; seqlab.sweeps.order) or given (Hydra's). Job numbers and
+    # directories follow Hydra's order either way.
+    order: str = "longest_first"
 
 
 @dataclass

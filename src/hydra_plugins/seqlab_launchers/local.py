@@ -38,7 +38,9 @@ from omegaconf import DictConfig
 
 from hydra_plugins.seqlab_launchers.config import LocalParallelLauncherConf
 from hydra_plugins.seqlab_launchers.results import job_result
+from seqlab.config import available_cores
 from seqlab.sweeps.gpu_slots import GpuSlots, Slot, check_jobs_per_gpu, chosen_gpus
+from seqlab.sweeps.order import check_order, job_work, longest_first
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class LocalParallelLauncher(JoblibLauncher):
         gpus: Any = None,
         jobs_per_gpu: int = 1,
         submitit_folder: str = LocalParallelLauncherConf.submitit_folder,
+        order: str = LocalParallelLauncherConf.order,
         **joblib: Any,
     ) -> None:
         from seqlab.config import ConfigError, unknown_key
@@ -64,6 +67,7 @@ class LocalParallelLauncher(JoblibLauncher):
         if line := unknown_key(LocalParallelLauncherConf, joblib, "hydra.launcher"):
             raise ConfigError(line)
         self.jobs_per_gpu = check_jobs_per_gpu(jobs_per_gpu)
+        self.order = check_order(order)
         self.gpus = chosen_gpus(gpus)
         self.submitit_folder = submitit_folder
         super().__init__(**joblib)
@@ -97,17 +101,21 @@ class LocalParallelLauncher(JoblibLauncher):
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
+        order = self._start_order(job_overrides)
         if self.slots is None:
-            return super().launch(job_overrides, initial_job_idx)
+            return self._launch_in_pool(job_overrides, initial_job_idx, order)
         assert self.config is not None
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
-        jobs = list(enumerate(job_overrides, start=initial_job_idx))
         stop = threading.Event()
         # Threads only wait: each job runs in a process of its own, one per slot taken.
-        pool = ThreadPoolExecutor(max_workers=min(self.slots.size, len(jobs)))
-        futures = [pool.submit(self._run_in_slot, list(o), num, stop) for num, o in jobs]
+        # They take the jobs in the order submitted: the slots go to the longest first.
+        pool = ThreadPoolExecutor(max_workers=min(self.slots.size, len(job_overrides)))
+        futures = {
+            i: pool.submit(self._run_in_slot, list(job_overrides[i]), initial_job_idx + i, stop)
+            for i in order
+        }
         try:
-            return [future.result() for future in futures]
+            return [futures[i].result() for i in range(len(job_overrides))]
         except BaseException:  # Ctrl-C: start no other job, and stop those running
             stop.set()
             with self._lock:
@@ -116,6 +124,69 @@ class LocalParallelLauncher(JoblibLauncher):
             raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def _start_order(self, job_overrides: Sequence[Sequence[str]]) -> list[int]:
+        """The positions of the jobs in the order they start (seqlab.sweeps.order)."""
+        given = list(range(len(job_overrides)))
+        workers = self.slots.size if self.slots is not None else self._pool_size()
+        if self.order == "given" or len(job_overrides) <= workers:
+            return given
+        assert self.config is not None and self.hydra_context is not None
+        loader = self.hydra_context.config_loader
+        works = []
+        for overrides in job_overrides:
+            try:
+                works.append(job_work(loader.load_sweep_config(self.config, list(overrides))))
+            except Exception:  # (an ordering hint: a job that cannot compose fails when run)
+                return given
+        order = longest_first(works)
+        if order != given:
+            log.info("Starting the longest jobs first: #%s", ", #".join(map(str, order)))
+        return order
+
+    def _pool_size(self) -> int:
+        n_jobs = self.joblib.get("n_jobs", -1)
+        return n_jobs if isinstance(n_jobs, int) and n_jobs > 0 else available_cores()
+
+    def _launch_in_pool(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int, order: list[int]
+    ) -> Sequence[JobReturn]:
+        """hydra-joblib-launcher's launch, submitting the jobs in `order`: each keeps its
+        number, and the results come back in Hydra's order."""
+        from hydra.core.utils import configure_log, setup_globals
+        from hydra_plugins.hydra_joblib_launcher._core import execute_job, process_joblib_cfg
+        from joblib import Parallel, delayed
+
+        setup_globals()
+        assert self.config is not None and self.hydra_context is not None
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        joblib_cfg = self.joblib
+        joblib_cfg["backend"] = "loky"  # (Hydra's: its threading backend cannot run Hydra jobs)
+        process_joblib_cfg(joblib_cfg)
+        settings = ",".join(f"{k}={v}" for k, v in joblib_cfg.items())
+        log.info(f"Joblib.Parallel({settings}) is launching {len(job_overrides)} jobs")
+        log.info(f"Launching jobs, sweep output dir : {sweep_dir}")
+        for idx, overrides in enumerate(job_overrides):
+            log.info(f"\t#{initial_job_idx + idx} : {' '.join(filter_overrides(overrides))}")
+        singleton_state = Singleton.get_state()
+        runs = Parallel(**joblib_cfg)(
+            delayed(execute_job)(
+                initial_job_idx + i,
+                job_overrides[i],
+                self.hydra_context,
+                self.config,
+                self.task_function,
+                singleton_state,
+            )  # fmt: skip
+            for i in order
+        )
+        results: list[JobReturn] = [None] * len(order)  # type: ignore[list-item]
+        for i, run in zip(order, runs, strict=True):
+            assert isinstance(run, JobReturn)
+            results[i] = run
+        return results
 
     def jobs_at_once(self) -> int:
         """How many jobs run side by side: the slots, or fewer trials in flight."""

@@ -24,6 +24,7 @@ from seqlab.sweeps.files import configured_sweep
 from seqlab.sweeps.gpu_slots import check_jobs_per_gpu, chosen_gpus, slurm_gpu_request
 from seqlab.sweeps.jobs import unfinished_jobs
 from seqlab.sweeps.notice import send_notice, sweep_summary
+from seqlab.sweeps.order import ORDERS, check_order
 from seqlab.sweeps.plan import planning
 from seqlab.sweeps.status import StatusReporter
 
@@ -39,7 +40,7 @@ class PluginCheck(Callback):
             if line := _unknown_key(config.hydra[group], f"hydra.{group}"):
                 raise Refused(line)
         target = str(config.hydra.launcher.get("_target_", ""))
-        if line := _gpu_settings(target, config.hydra.launcher):
+        if line := _launcher_settings(target, config.hydra.launcher):
             raise Refused(line)
         try:  # read again by the sweeper; a bad file is refused before the sweep's directory
             sweep_file = configured_sweep(config)
@@ -64,15 +65,16 @@ def _unknown_key(node: DictConfig, where: str) -> str | None:
     return unknown_key(schema, node.keys(), where)
 
 
-def _gpu_settings(target: str, launcher: DictConfig) -> str | None:
-    """One line on the GPU settings of seqlab's launchers where they are not allowed:
-    local_parallel's `gpus` and `jobs_per_gpu`, the SLURM launcher's `shards`."""
+def _launcher_settings(target: str, launcher: DictConfig) -> str | None:
+    """One line on the settings of seqlab's launchers where they are not allowed:
+    local_parallel's `gpus`, `jobs_per_gpu` and `order`, the SLURM launcher's `shards`."""
     settings = OmegaConf.to_container(launcher)
     assert isinstance(settings, dict)
     try:
         if target.endswith(".LocalParallelLauncher"):
             chosen_gpus(settings.get("gpus"))
             check_jobs_per_gpu(settings.get("jobs_per_gpu", 1))
+            check_order(settings.get("order", ORDERS[0]))
         elif target.endswith(".SlurmLauncher"):
             slurm_gpu_request(settings)
     except ConfigError as e:

@@ -43,7 +43,7 @@ class ModelCheckpoint(LightningModelCheckpoint):
     a link costs a tiny fraction of a save (Lightning's dump, then the write).
     Where the filesystem has no hard links, it is written as before."""
 
-    def __init__(self, *args: Any, max_overhead: float = 0.05, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_overhead: float = 0.01, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_overhead = max_overhead
         self._pending: dict[str, dict[str, Any]] = {}  # best path -> checkpoint not yet written

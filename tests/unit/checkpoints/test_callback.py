@@ -31,7 +31,7 @@ def checkpoint_writes(monkeypatch) -> list[str]:
 
 
 def test_short_epochs_write_few_checkpoints_and_keep_the_best(tmp_path, checkpoint_writes):
-    """Epochs of a few ms: checkpoints are written within a 5% time budget, and best.ckpt
+    """Epochs of a few ms: checkpoints are written within a 1% time budget, and best.ckpt
     and last.ckpt still hold the best and the final epoch's state, as when every save is
     written."""
     writes = checkpoint_writes
