@@ -3,6 +3,8 @@ and the SummaryWriters a Trainer's TensorBoard loggers hand out, for figures and
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from typing import Any
 
@@ -12,6 +14,29 @@ from lightning.pytorch.utilities import rank_zero_only
 from tensorboard.compat.proto.summary_pb2 import Summary
 
 from seqlab.names import is_epoch_metric, tensorboard_tag
+
+log = logging.getLogger(__name__)
+
+
+def _quiet_writer_thread_errors() -> None:
+    """A file-system error in TensorBoard's event writer thread (a full disk) without the
+    traceback Python prints for a thread that dies of it. The thread keeps the error, and
+    the writer raises it in the training thread at its next write or flush, where seqlab
+    reports a full disk in one line (seqlab.files) like any other write's."""
+    from tensorboard.summary.writer.event_file_writer import _AsyncWriterThread
+
+    previous = threading.excepthook
+    if getattr(previous, "seqlab_quiet_writer", False):
+        return
+
+    def hook(args: Any) -> None:
+        if isinstance(args.thread, _AsyncWriterThread) and isinstance(args.exc_value, OSError):
+            log.debug("TensorBoard's event writer stopped: %s", args.exc_value)
+            return
+        previous(args)
+
+    hook.seqlab_quiet_writer = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
 
 
 class TensorBoardLogger(LightningTensorBoardLogger):
@@ -35,6 +60,7 @@ class TensorBoardLogger(LightningTensorBoardLogger):
 
     def __init__(self, *args: Any, flush_every_s: float = 5.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        _quiet_writer_thread_errors()
         self.flush_every_s = flush_every_s
         self._flushed_at = -float("inf")
         # step -> (wall time of its first value, its values), in the order logged
