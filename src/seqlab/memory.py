@@ -61,14 +61,21 @@ def lstm_weights(inputs: int, hidden: int, layers: int, directions: int = 1) -> 
     return total
 
 
+def is_sum_regressor(cfg: Any) -> bool:
+    """Whether `cfg` trains a regressor on random sums: the run whose sizes seqlab knows
+    from its config alone (here and in seqlab.sweeps.order)."""
+    model, data = str(setting(cfg, "model._target_", "")), str(setting(cfg, "data._target_", ""))
+    return data.endswith("RandomSumDataModule") and model.endswith("RegressorModule")
+
+
 def estimate(cfg: Any) -> Estimate | None:
     """What a run holds at once, in bytes; None for data or models it does not know."""
-    model, data = str(setting(cfg, "model._target_", "")), str(setting(cfg, "data._target_", ""))
+    model = str(setting(cfg, "model._target_", ""))
     hidden, layers = (
         int(setting(cfg, "model.hidden_dim", 1)),
         int(setting(cfg, "model.num_layers", 1)),
     )
-    if data.endswith("RandomSumDataModule") and model.endswith("RegressorModule"):
+    if is_sum_regressor(cfg):
         length, n = int(setting(cfg, "data.length", 1)), int(setting(cfg, "data.n", 1))
         splits = [n, int(setting(cfg, "data.n_val", 0)), int(setting(cfg, "data.n_test", 0))]
         kept = sum(splits) * length * FLOAT

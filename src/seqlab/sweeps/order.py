@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from seqlab.config import ConfigError
-from seqlab.memory import lstm_weights, setting
+from seqlab.memory import is_sum_regressor, lstm_weights, setting
 
 ORDERS = ("longest_first", "given")
 # Forward, then backward at about twice the forward's work.
@@ -39,8 +39,7 @@ def check_order(value: Any, where: str = "hydra.launcher.order") -> str:
 def job_work(cfg: Any) -> float | None:
     """A job's work in relative units (weights met by tokens, over its epochs), or None for
     models and data it does not know."""
-    model, data = str(setting(cfg, "model._target_", "")), str(setting(cfg, "data._target_", ""))
-    if not (data.endswith("RandomSumDataModule") and model.endswith("RegressorModule")):
+    if not is_sum_regressor(cfg):
         return None
     hidden = int(setting(cfg, "model.hidden_dim", 1))
     layers = int(setting(cfg, "model.num_layers", 1))
