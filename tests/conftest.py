@@ -62,8 +62,11 @@ def compose_train(overrides: list[str], output_dir: Path, config_name: str = "tr
 def _cli(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """A seqlab console script's command line, and its environment: outputs under `cwd`."""
     script = Path(sys.executable).parent / args[0]
-    full_env = {**os.environ, "SEQLAB_OUTPUT_ROOT": str(cwd / "outputs"), **env}
-    full_env.pop("HYDRA_FULL_ERROR", None)
+    full_env = dict(os.environ)
+    # A tracking server or W&B's online mode of the machine's user is not the tests' to use.
+    for name in ("HYDRA_FULL_ERROR", "MLFLOW_TRACKING_URI", "WANDB_MODE"):
+        full_env.pop(name, None)
+    full_env.update({"SEQLAB_OUTPUT_ROOT": str(cwd / "outputs"), **env})
     return [str(script), *args[1:]], full_env
 
 

@@ -17,6 +17,7 @@ takes part by implementing the methods; nothing needs registering.
 | StagedTraining | the Curriculum callback | the curriculum report |
 | RecordsDivergence | the DivergenceGuard callback | train(): status `diverged` |
 | PrunesTrials | the TrialPruning callback | train(): status `pruned` |
+| TracksRuns | the MLflow and W&B loggers | train(): the run's outcome, metrics.json's `trackers` |
 
 A light module: torch's types appear in annotations only (pyproject.toml's import-linter
 contracts).
@@ -122,3 +123,15 @@ class PrunesTrials(Protocol):
     {epoch, value}, or None while the trial goes on (and outside a search)."""
 
     pruned_at: dict[str, Any] | None
+
+
+@runtime_checkable
+class TracksRuns(Protocol):
+    """A logger that keeps a run in an experiment tracker, and needs to know how the run
+    ended (Lightning tells loggers only that fit or test finished). `tracked()` is what
+    metrics.json records of the tracker's run (its ids; `error` if the tracker failed);
+    `end_run(record)` hands it the run's metrics.json record at the end."""
+
+    def tracked(self) -> dict[str, Any]: ...
+
+    def end_run(self, record: dict[str, Any]) -> None: ...

@@ -31,6 +31,8 @@ CONTRACT: tuple[tuple[str, str], ...] = (
     ("length_generalization.{csv,md,png}", "(with eval.lengths) MSE by test length"),
     ("curriculum.{csv,md,png}", "(experiment=curriculum) final losses of each stage"),
     ("confusion_test.{csv,png}", "(a tested tagger) its confusion matrix"),
+    ("mlflow.json", "(logger=mlflow) the MLflow run it logs to, which resume= continues"),
+    ("wandb.json, wandb/", "(logger=wandb) the W&B run's id, and W&B's offline run files"),
     ("hpc_ckpt_<n>.ckpt", "(after SIGUSR1 on SLURM) Lightning's checkpoint before a requeue"),
 )
 

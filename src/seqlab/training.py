@@ -32,7 +32,7 @@ from seqlab.checkpoints import (
     latest_checkpoint,
 )
 from seqlab.config import flat_scalars, flat_values, to_plain
-from seqlab.contracts import PrunesTrials, RecordsDivergence
+from seqlab.contracts import PrunesTrials, RecordsDivergence, TracksRuns
 from seqlab.files import storage_error, within, write_bytes_atomic
 from seqlab.locking import DirectoryLock
 from seqlab.names import (
@@ -122,6 +122,8 @@ def _train(cfg: DictConfig, run_dir: Path, writer: bool, parallel_jobs: int) -> 
         history = run.history.history if run else []
         stopped = isinstance(e, (KeyboardInterrupt, SystemExit))
         how = {"interrupted_by": _interruption(e)} if stopped else {"error": failure(storage or e)}
+        if tracked := _tracked(run):
+            how["trackers"] = tracked
         try:
             record.record_end(
                 status=INTERRUPTED if stopped else FAILED,
@@ -134,14 +136,36 @@ def _train(cfg: DictConfig, run_dir: Path, writer: bool, parallel_jobs: int) -> 
             )
         except OSError as unwritten:  # the disk is full even for metrics.json
             log.error("could not record the run's end in metrics.json: %s", unwritten)
+        _end_trackers(run, record.data)
         if storage is not None:  # one line naming the path, not torch's or Python's traceback
             raise storage from e
         raise
     if gpu := gpu_usage(run.trainer.strategy.root_device):
         result["gpu"] = {**record.data.get("gpu", {}), **gpu}
+    if tracked := _tracked(run):
+        result["trackers"] = tracked
     record.update(**result, wall_s=round(earlier_s + _since(start), 3), ended_at=_now())
+    _end_trackers(run, record.data)
     log.info("status %s, best %s = %s", result["status"], monitor, result["best"].get(monitor))
     return record.data
+
+
+def _trackers(run: _Run | None) -> dict[str, TracksRuns]:
+    if run is None:
+        return {}
+    return {type(lg).__name__: lg for lg in run.trainer.loggers if isinstance(lg, TracksRuns)}
+
+
+def _tracked(run: _Run | None) -> dict[str, Any]:
+    """metrics.json's `trackers`: each tracker's run (MLflow's run id, W&B's), or its error."""
+    names = {"MLFlowLogger": "mlflow", "WandbLogger": "wandb"}
+    return {names.get(k, k): t.tracked() for k, t in _trackers(run).items() if t.tracked()}
+
+
+def _end_trackers(run: _Run | None, record: dict[str, Any]) -> None:
+    """Tell the trackers how the run ended, once metrics.json says it (they never raise)."""
+    for tracker in _trackers(run).values():
+        tracker.end_run(record)
 
 
 def keep_unreadable(run_dir: Path, why: str) -> None:

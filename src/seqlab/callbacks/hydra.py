@@ -27,6 +27,7 @@ from seqlab.sweeps.notice import send_notice, sweep_summary
 from seqlab.sweeps.order import ORDERS, check_order
 from seqlab.sweeps.plan import planning
 from seqlab.sweeps.status import StatusReporter
+from seqlab.trackers.sweep import publish_sweep_trackers, start_sweep_trackers
 
 
 class PluginCheck(Callback):
@@ -106,6 +107,25 @@ class SweepLock(Callback):
             release(config.hydra.sweep.dir)
 
 
+class SweepTrackers(Callback):
+    """Before a multirun's jobs start, the sweep in the trackers its jobs log to
+    (`logger=mlflow`, `logger=wandb`): MLflow's parent run, W&B's group, each recorded in
+    the sweep directory for the jobs (seqlab.trackers). A tracker that cannot be used
+    (not installed, its server unreachable, its store read-only) refuses the sweep in one
+    line before any job runs. SweepReportCallback hands MLflow the report at the end."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if planning():
+            return
+        try:
+            start_sweep_trackers(config)
+        except ConfigError as e:
+            raise Refused(str(e)) from e
+        except Exception as e:  # the store answered, then refused: nothing has run yet
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise Refused(f"logger: cannot open the sweep in its tracker: {first}") from e
+
+
 class SweepStatusCallback(Callback):
     """While a multirun runs, its live status (seqlab.sweeps.status): done, running,
     failed, pruned and pending of the total, the time so far, an ETA and the best value
@@ -165,11 +185,13 @@ class SweepReportCallback(Callback):
                 f"seqlab-report: could not write the report for {sweep_dir}: {e}", file=sys.stderr
             )
             path = None
+        publish_sweep_trackers(sweep_dir, path, self.replicate_keys)
         _notify(config.get("notify"), sweep_dir, path)
         if path is None:
             return
         print(f"Sweep report: {path}")
-        print(f"Compare the jobs with: tensorboard --logdir {sweep_dir / 'tensorboard'}")
+        if (sweep_dir / "tensorboard").is_dir():
+            print(f"Compare the jobs with: tensorboard --logdir {sweep_dir / 'tensorboard'}")
         if unfinished := unfinished_jobs(sweep_dir) or stopped_study(sweep_dir):
             raise Refused(unfinished, 1)
 

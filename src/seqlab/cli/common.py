@@ -32,6 +32,7 @@ from seqlab.memory import check_memory
 from seqlab.names import RESUME
 from seqlab.sweeps.gpu_slots import jobs_at_once
 from seqlab.sweeps.status import stop_all
+from seqlab.trackers import check_trackers
 
 register_resolvers()
 
@@ -41,6 +42,7 @@ def check(cfg: DictConfig) -> None:
     validate(cfg)
     check_memory(cfg)
     check_data_files(cfg.get("data"))
+    check_trackers(cfg.get("logger"))
 
 
 def parallel_jobs() -> int:

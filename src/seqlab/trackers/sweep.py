@@ -1,0 +1,44 @@
+"""A multirun in the trackers its jobs log to, from the process that drives it: before the
+jobs start, MLflow's parent run and W&B's group, recorded in the sweep directory for the
+jobs to find; when the multirun ends, the report to MLflow's parent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from seqlab.trackers import MLFLOW, WANDB, check_trackers, configured_trackers
+from seqlab.trackers.state import fixed_keys, read_state, write_state
+
+
+def start_sweep_trackers(config: Any) -> None:
+    """Check the configured trackers (installed, store reachable and writable), then open
+    the sweep in each, or reopen it for a resumed sweep."""
+    trackers = configured_trackers(config.get("logger"))
+    if not trackers:
+        return
+    check_trackers(config.get("logger"))
+    sweep_dir = Path(config.hydra.sweep.dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    overrides = [str(o) for o in config.hydra.overrides.task]
+    fixed = fixed_keys(overrides)
+    sweeper = str(config.hydra.sweeper.get("_target_", "")).rsplit(".", 1)[-1]
+    if MLFLOW in trackers:
+        from seqlab.trackers.mlflow_sweep import start_sweep
+
+        node = trackers[MLFLOW][1]
+        start_sweep(sweep_dir, node.tracking_uri, node.experiment_name, overrides, fixed, sweeper)
+    if WANDB in trackers and read_state(sweep_dir, WANDB) is None:
+        group = trackers[WANDB][1].get("group") or "/".join(sweep_dir.parts[-2:])
+        write_state(sweep_dir, WANDB, {"group": group, "fixed": fixed})
+
+
+def publish_sweep_trackers(
+    sweep_dir: str | Path, report: Path | None, replicate_keys: Sequence[str]
+) -> None:
+    """At the end of the multirun: the report, plots and settings' means to MLflow."""
+    if read_state(sweep_dir, MLFLOW) is not None:
+        from seqlab.trackers.mlflow_sweep import publish_sweep
+
+        publish_sweep(sweep_dir, report, replicate_keys)
