@@ -42,7 +42,8 @@ test-install: $(STAMP)
 # GPU-slot path (a process per job), of the other launchers (submitit's local one, DDP on
 # two processes, local_parallel's pool, Optuna and local_parallel from Python), of killed
 # and resumed sweeps and of Optuna studies (stopped, resumed, several objectives), of W&B
-# sweep files run offline and of a sweep file side by side. Full
+# sweep files run offline and of a sweep file side by side, and the trackers (a real MLflow
+# server, a killed sweep resumed into its MLflow runs, W&B offline under strace). Full
 # disks and read-only mounts need root.
 FAULTS := tests/integration/test_faults.py tests/integration/test_hostile_checkpoints.py \
 	tests/integration/test_gpu_slots.py tests/integration/test_hydra_contract.py \
@@ -50,7 +51,8 @@ FAULTS := tests/integration/test_faults.py tests/integration/test_hostile_checkp
 	tests/integration/test_search_cli.py tests/integration/test_python_api.py \
 	tests/integration/test_sweep_files.py tests/integration/test_report_cli.py \
 	tests/integration/test_tensorboard.py tests/integration/test_cli.py \
-	tests/integration/test_legacy_checkpoints.py tests/integration/test_treebanks.py
+	tests/integration/test_legacy_checkpoints.py tests/integration/test_treebanks.py \
+	tests/integration/test_trackers.py
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m slow $(FAULTS) $(ARGS)
 

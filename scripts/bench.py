@@ -395,6 +395,52 @@ def item_grid(quick: bool) -> list[str]:
     return rows
 
 
+def item_trackers(quick: bool) -> list[str]:
+    """9. What MLflow costs: the notebook's 48-job grid (scripts/notebook_grid.sh, default
+    launcher) with `logger=mlflow` (a local SQLite store; the sweep's parent run, 48
+    children, the settings' runs, the report as artifacts) against `logger=tensorboard` (the
+    default) in the same run. In halves (one learning rate each), TensorBoard first in the
+    first half and MLflow first in the second, so a steady drift weighs on both alike. The
+    ratio is TensorBoard's wall time over MLflow's (below 1: MLflow costs that much).
+
+    A new SQLite store costs MLflow's schema migrations once, whatever the sweep: the
+    halves share one store made beforehand, as every sweep after a user's first does, and
+    the making of a store is timed on its own (a process that only opens a new store)."""
+    epochs = ["trainer.max_epochs=10"] if quick else []
+    with tempfile.TemporaryDirectory() as stores:
+        make_store = [sys.executable, "-c", "import mlflow, sys; "
+                      "mlflow.MlflowClient(sys.argv[1]).search_experiments()"]  # fmt: skip
+        open_only = wall([*make_store, f"sqlite:///{stores}/warm.db"])  # exists now
+        new_store = wall([*make_store, f"sqlite:///{stores}/new.db"]) - open_only
+        store = f"sqlite:///{stores}/warm.db"
+
+        def grid(lr: str, logger: str) -> float:
+            with tempfile.TemporaryDirectory() as out:
+                env = {**os.environ, "SEQLAB_OUTPUT_ROOT": out, "LRS": lr}
+                env.pop("MLFLOW_TRACKING_URI", None)
+                args = [f"logger={logger}"]
+                if logger == "mlflow":
+                    args.append(f"logger.mlflow.tracking_uri={store}")
+                start = time.perf_counter()
+                command = [str(REPO / "scripts" / "notebook_grid.sh"), *epochs, *args]
+                subprocess.run(command, check=True, capture_output=True, env=env)
+                return time.perf_counter() - start
+
+        tensorboard_s = grid("0.1", "tensorboard")
+        mlflow_s = grid("0.1", "mlflow")
+        mlflow_s += grid("0.5", "mlflow")
+        tensorboard_s += grid("0.5", "tensorboard")
+    return [
+        f"| 9. the notebook's 48-job grid with logger=mlflow (local SQLite store, made "
+        f"beforehand): seconds (baseline: logger=tensorboard, the default; halves, "
+        f"TensorBoard first and then MLflow first) | {mlflow_s:.4g} s | {tensorboard_s:.4g} s "
+        f"| {tensorboard_s / mlflow_s:.3g}x | - |",
+        f"| 9. making a new MLflow SQLite store, once per store (MLflow's schema migrations; "
+        f"baseline: opening an existing one) | {new_store + open_only:.3g} s | "
+        f"{open_only:.3g} s | - | - |",
+    ]
+
+
 def item_gpu_slots(quick: bool) -> list[str]:
     """8. The same 16-job experiment=sum sweep through hydra/launcher=local_parallel on
     every visible GPU at jobs_per_gpu 1, 2, 4 and 8: jobs per minute (the sweep's wall
@@ -446,8 +492,9 @@ def main() -> None:
         default=os.environ.get("SEQLAB_UD_DIR"),
         help="a UD English EWT directory (en_ewt-ud-{train,dev}.conllu) for item 3",
     )
-    parser.add_argument("--no-grid", action="store_true", help="skip item 7 (minutes long)")
+    parser.add_argument("--no-grid", action="store_true", help="skip items 7 and 9 (minutes long)")
     parser.add_argument("--grid-only", action="store_true", help="item 7 alone")
+    parser.add_argument("--trackers-only", action="store_true", help="item 9 alone")
     args = parser.parse_args()
     torch.set_num_threads(1)
     lines = [
@@ -460,6 +507,10 @@ def main() -> None:
         lines.extend(rows)
         print("\n".join(rows), flush=True)
 
+    if args.trackers_only:
+        say(*item_trackers(args.quick))
+        write_table(lines, args)
+        return
     if args.grid_only:
         say(*item_grid(args.quick))
         write_table(lines, args)
@@ -474,6 +525,8 @@ def main() -> None:
     if not args.no_grid:
         say(*item_grid(args.quick))
     say(*item_gpu_slots(args.quick))
+    if not args.no_grid:
+        say(*item_trackers(args.quick))
     write_table(lines, args)
 
 

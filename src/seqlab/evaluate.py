@@ -18,6 +18,7 @@ from seqlab.checkpoints import checkpoint_data_config, load_checkpoint, load_mod
 from seqlab.config import ConfigError, to_plain
 from seqlab.contracts import HasVocabulary, ReadsWithVocabulary
 from seqlab.files import storage_error
+from seqlab.loggers import end_trackers, tracked
 from seqlab.names import COMPLETED, FAILED, RUNNING, scalar_metrics
 from seqlab.provenance import code_provenance, describe_device
 from seqlab.rundir import RunRecord, failure
@@ -38,6 +39,7 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     record = RunRecord(
         run_dir, status=RUNNING, ckpt_path=str(ckpt_path), provenance=code_provenance()
     )
+    trainer = None
     try:
         setup_torch(cfg, parallel_jobs)
         model = load_model(ckpt_path, ckpt)
@@ -52,6 +54,8 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
     except BaseException as e:
         storage = storage_error(e, run_dir)
         record.record_end(status=FAILED, error=failure(storage or e))
+        if trainer is not None:
+            end_trackers(trainer.loggers, record.data)
         if storage is not None:
             raise storage from e
         raise
@@ -63,7 +67,9 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
         device=describe_device(trainer.strategy.root_device),
         wall_s=round(time.time() - start, 3),
         **analyses,
+        **({"trackers": t} if (t := tracked(trainer.loggers)) else {}),
     )
+    end_trackers(trainer.loggers, record.data)
     for key, value in test.items():
         log.info("%s = %.6g", key, value)
     return record.data

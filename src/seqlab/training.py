@@ -32,9 +32,10 @@ from seqlab.checkpoints import (
     latest_checkpoint,
 )
 from seqlab.config import flat_scalars, flat_values, to_plain
-from seqlab.contracts import PrunesTrials, RecordsDivergence, TracksRuns
+from seqlab.contracts import PrunesTrials, RecordsDivergence
 from seqlab.files import storage_error, within, write_bytes_atomic
 from seqlab.locking import DirectoryLock
+from seqlab.loggers import end_trackers, tracked
 from seqlab.names import (
     COMPLETED,
     DIVERGED,
@@ -150,22 +151,13 @@ def _train(cfg: DictConfig, run_dir: Path, writer: bool, parallel_jobs: int) -> 
     return record.data
 
 
-def _trackers(run: _Run | None) -> dict[str, TracksRuns]:
-    if run is None:
-        return {}
-    return {type(lg).__name__: lg for lg in run.trainer.loggers if isinstance(lg, TracksRuns)}
-
-
 def _tracked(run: _Run | None) -> dict[str, Any]:
-    """metrics.json's `trackers`: each tracker's run (MLflow's run id, W&B's), or its error."""
-    names = {"MLFlowLogger": "mlflow", "WandbLogger": "wandb"}
-    return {names.get(k, k): t.tracked() for k, t in _trackers(run).items() if t.tracked()}
+    return tracked(run.trainer.loggers) if run is not None else {}
 
 
 def _end_trackers(run: _Run | None, record: dict[str, Any]) -> None:
-    """Tell the trackers how the run ended, once metrics.json says it (they never raise)."""
-    for tracker in _trackers(run).values():
-        tracker.end_run(record)
+    if run is not None:
+        end_trackers(run.trainer.loggers, record)
 
 
 def keep_unreadable(run_dir: Path, why: str) -> None:

@@ -208,6 +208,7 @@ def test_an_mlflow_server_lost_mid_run_costs_a_warning_not_the_run(cli_cwd, mlfl
     assert "MLflow failed" in (run_dir / "train.log").read_text()
 
 
+@pytest.mark.slow  # make test-faults: a training with both loggers
 def test_the_local_store_with_tensorboard_beside_it(cli_cwd):
     """`logger=[tensorboard,mlflow]`, no server: outputs/mlflow.db holds the run, which
     matches its metrics.json, and TensorBoard's event files are written as ever."""
@@ -228,6 +229,42 @@ def test_the_local_store_with_tensorboard_beside_it(cli_cwd):
     # The artifacts sit beside the database, not under whatever directory the run ran in.
     assert run.info.artifact_uri.startswith((cli_cwd / "outputs" / "mlartifacts").as_uri())
     assert not (cli_cwd / "mlruns").exists()
+
+
+@pytest.mark.slow
+def test_a_searchs_trials_and_its_confirmation_are_children_of_the_studys_run(cli_cwd):
+    """hparams_search=sum_optuna with logger=mlflow, two trials side by side: one parent,
+    the trials and the confirmation's jobs its children, tagged with their stage, and the
+    confirmed setting a run of its own with its seeds' mean."""
+    search = [
+        "hparams_search=sum_optuna",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.confirm.top_k=1",
+        "hydra.sweeper.confirm.seeds=2",
+        "hydra/launcher=local_parallel",
+        "hydra.sweeper.n_jobs=2",
+        "logger=mlflow",
+    ]
+    result = run_cli(["seqlab-train", *SMALL, *search], cli_cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_sweep(cli_cwd)
+    mlflow = client(f"sqlite:///{cli_cwd / 'outputs' / 'mlflow.db'}")
+    parent = json.loads((sweep / "mlflow.json").read_text())["run_id"]
+    assert mlflow.get_run(parent).data.tags["seqlab.sweeper"] == "SeqlabOptunaSweeper"
+    jobs = children(mlflow, parent, "job")
+    stages = sorted(r.data.tags["seqlab.stage"] for r in jobs)
+    assert stages == ["confirmation"] * 2 + ["trial"] * 3
+    assert {r.data.tags["seqlab.run_dir"] for r in jobs} == {str(d) for d in job_dirs(sweep)}
+    (setting,) = children(mlflow, parent, "setting")
+    confirmed = [r for r in jobs if r.data.tags["seqlab.stage"] == "confirmation"]
+    assert {r.data.tags["seqlab.setting"] for r in confirmed} == {
+        setting.data.tags["seqlab.setting"]
+    }
+    bests = [r.data.metrics["best val/mse"] for r in confirmed]
+    assert setting.data.metrics["seeds"] == 2
+    assert setting.data.metrics["best val/mse mean"] == pytest.approx(sum(bests) / 2)
+    listed = {a.path for a in mlflow.list_artifacts(parent)}
+    assert {"summary.md", "optimization_results.yaml"} <= listed
 
 
 @pytest.mark.slow
@@ -345,6 +382,27 @@ def test_wandb_offline_writes_runs_wandb_reads_and_opens_no_socket_beyond_loopba
 
 # --------------------------------------------------------------------------------------------
 # Refused in one line, before training
+
+
+def without(package: str, cwd: Path) -> dict[str, str]:
+    """An environment in which `package` cannot be imported, as if it were not installed:
+    a sitecustomize that marks it absent in sys.modules (where importlib's find_spec and
+    the import statement both look first)."""
+    hide = cwd / "hide"
+    hide.mkdir(exist_ok=True)
+    (hide / "sitecustomize.py").write_text(f"import sys\nsys.modules[{package!r}] = None\n")
+    return {"PYTHONPATH": str(hide)}
+
+
+@pytest.mark.parametrize("tracker", ["mlflow", "wandb"])
+def test_a_tracker_that_is_not_installed_is_refused_with_the_pip_command(cli_cwd, tracker):
+    env = without(tracker, cli_cwd)
+    result = run_cli(["seqlab-train", *SMALL, f"logger={tracker}"], cli_cwd, **env)
+    expected = f"the {tracker} package is not installed here; pip install 'seqlab[{tracker}]'"
+    assert_clear_failure(result, expected, cli_cwd)
+    sweep = run_cli(["seqlab-train", "-m", *SMALL, f"logger={tracker}", "seed=1,2"], cli_cwd, **env)
+    assert_clear_failure(sweep, expected, cli_cwd)
+    assert not list(cli_cwd.glob("**/metrics.json"))
 
 
 def test_an_unreachable_tracking_server_is_refused_before_training(cli_cwd):

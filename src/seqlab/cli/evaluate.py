@@ -11,11 +11,13 @@ from omegaconf import DictConfig
 
 from seqlab.cli.common import checked, parallel_jobs, run_hydra_app, shown
 from seqlab.config import CONFIG_DIR
+from seqlab.trackers import check_trackers
 
 log = logging.getLogger("seqlab")
 
 
 def eval_task(cfg: DictConfig) -> dict:
+    check_trackers(cfg.get("logger"))  # installed, reachable: before torch, in one line
     from seqlab.evaluate import evaluate  # heavy imports (torch, lightning) start here
 
     metrics = evaluate(cfg, parallel_jobs=parallel_jobs())

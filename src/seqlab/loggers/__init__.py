@@ -4,11 +4,36 @@ they are used."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from seqlab.contracts import TracksRuns
 from seqlab.loggers.tensorboard import TensorBoardLogger, tensorboard_writers
 
-__all__ = ["MLFlowLogger", "TensorBoardLogger", "WandbLogger", "tensorboard_writers"]
+__all__ = [
+    "MLFlowLogger",
+    "TensorBoardLogger",
+    "WandbLogger",
+    "end_trackers",
+    "tensorboard_writers",
+    "tracked",
+]
+
+
+def tracked(loggers: Iterable[Any]) -> dict[str, Any]:
+    """metrics.json's `trackers`: each tracker's run (MLflow's run id, W&B's), or its error."""
+    return {
+        getattr(lg, "key", type(lg).__name__): state
+        for lg in loggers
+        if isinstance(lg, TracksRuns) and (state := lg.tracked())
+    }
+
+
+def end_trackers(loggers: Iterable[Any], record: dict[str, Any]) -> None:
+    """Tell the trackers how the run ended, once metrics.json says so (they never raise)."""
+    for logger in loggers:
+        if isinstance(logger, TracksRuns):
+            logger.end_run(record)
 
 
 def __getattr__(name: str) -> Any:

@@ -25,6 +25,8 @@ class Guarded:
         try:
             call(*args)
         except Exception as e:  # noqa: BLE001 (metrics.json and the checkpoints are the record)
+            if self.error is not None:  # a guarded call inside this one failed first
+                return
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             self.error = f"{what}: {type(e).__name__}: {first}"[:1000]
             log.warning(

@@ -46,7 +46,7 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
     - A store that fails mid-run costs one warning: the run trains on without MLflow.
     """
 
-    tracker = "MLflow"
+    tracker, key = "MLflow", "mlflow"  # in messages; in metrics.json's `trackers`
 
     def __init__(
         self,
@@ -83,8 +83,8 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
     @property
     @rank_zero_experiment
     def experiment(self) -> Any:
-        if not self._initialized:
-            self._open()
+        if not self._initialized and self.error is None:
+            self._guarded("starting the run", self._open)
         return self._mlflow_client
 
     def _open(self) -> None:
@@ -163,6 +163,8 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
         if self._sweep and not self._initialized and "seed" in params:
             self._sweep = (self._sweep[0], self._sweep[1], params["seed"])
         _ = self.experiment
+        if self.error is not None:
+            return
         flat = {
             k: str(v)[:MAX_PARAM_LENGTH] for k, v in _flatten_dict(_convert_params(params)).items()
         }
@@ -211,6 +213,8 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
 
     def _log_batch(self, metrics: list[Any]) -> None:
         _ = self.experiment
+        if self.error is not None:
+            return
         for start in range(0, len(metrics), 1000):  # MLflow's limit a request
             self._mlflow_client.log_batch(self._run_id, metrics=metrics[start : start + 1000])
 

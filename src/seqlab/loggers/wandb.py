@@ -4,6 +4,7 @@ offline unless asked otherwise, with a sweep's jobs in one group and epochs on t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from pathlib import Path
@@ -42,7 +43,7 @@ class WandbLogger(Guarded, LightningWandbLogger):
     - W&B failing mid-run costs one warning: the run trains on without it.
     """
 
-    tracker = "W&B"
+    tracker, key = "W&B", "wandb"  # in messages; in metrics.json's `trackers`
 
     def __init__(
         self,
@@ -155,8 +156,14 @@ class WandbLogger(Guarded, LightningWandbLogger):
     @rank_zero_only
     def end_run(self, record: dict[str, Any]) -> None:
         """The run's outcome from its metrics.json record, in the summary; then finish."""
-        if self._experiment is not None and self.error is None:
-            self._guarded("ending the run", self._end_run, record)
+        if self._experiment is None:
+            return
+        self._guarded("ending the run", self._end_run, record)
+        failed = record.get("status") not in (COMPLETED, PRUNED)
+        # Finished whatever happened before: W&B hands a process's next run (the next job of
+        # an in-process sweep) the one still open.
+        with contextlib.suppress(Exception):
+            self._experiment.finish(exit_code=1 if failed or self.error else 0)
 
     def _end_run(self, record: dict[str, Any]) -> None:
         summary: dict[str, Any] = {"seqlab.status": str(record.get("status"))}
@@ -170,8 +177,6 @@ class WandbLogger(Guarded, LightningWandbLogger):
         if why := record.get("error") or record.get("interrupted_by"):
             summary["seqlab.stopped_by"] = str(why)
         self._experiment.summary.update(summary)
-        failed = record.get("status") not in (COMPLETED, PRUNED)
-        self._experiment.finish(exit_code=1 if failed else 0)
 
     @rank_zero_only
     def finalize(self, status: str) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 from seqlab.names import COMPLETED, FAILED, RUNNING
 from seqlab.provenance import code_provenance
+from seqlab.search import RESULTS_FILE, read_results
 from seqlab.sweeps.jobs import (
     LEVEL,
     REPLICATE_KEYS,
@@ -48,10 +49,10 @@ log = logging.getLogger(__name__)
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's UI nests a run under the run this names
 RUN_NAME_TAG = "mlflow.runName"
 KIND_TAG, SETTING_TAG = "seqlab.kind", "seqlab.setting"
-SEED_TAG, JOB_TAG = "seqlab.seed", "seqlab.job"
+SEED_TAG, JOB_TAG, STAGE_TAG = "seqlab.seed", "seqlab.job", "seqlab.stage"
 SWEEP, JOB, SETTING = "sweep", "job", "setting"
 # What a sweep's parent keeps of its report, when the report wrote them.
-REPORT_FILES = ("summary.md", "summary.csv", "groups.csv", "results.json")
+REPORT_FILES = ("summary.md", "summary.csv", "groups.csv", RESULTS_FILE)
 
 
 def start_sweep(
@@ -138,12 +139,19 @@ def _publish(
     axes = swept_axes(jobs)
     monitor, mode = monitor_of(jobs, None)
     setting_axes = [a for a in axes if a not in replicate_keys]
+    # A search's confirmation stage: its jobs are the seeds of the settings that won; the
+    # trials before it are one seed each, and get no mean of their own (as in the report).
+    confirming = set((read_results(sweep_dir).get("confirmed") or {}).get("jobs") or [])
     for job in jobs:  # the swept keys are known now: every job's setting by the same words
         if (job_state := read_state(sweep_dir / job.name, MLFLOW)) is not None:
             label = setting_label({a: job.overrides.get(a, "") for a in setting_axes})
-            mlflow_client.set_tag(job_state["run_id"], SETTING_TAG, label)
-            mlflow_client.set_tag(job_state["run_id"], JOB_TAG, job.name)
-    groups = group_jobs(jobs, axes, monitor, mode, replicate_keys) or []
+            tags = {SETTING_TAG: label, JOB_TAG: job.name}
+            if confirming:
+                tags[STAGE_TAG] = "confirmation" if job.name in confirming else "trial"
+            for key, value in tags.items():
+                mlflow_client.set_tag(job_state["run_id"], key, value)
+    replicated = [j for j in jobs if j.name in confirming] if confirming else jobs
+    groups = group_jobs(replicated, axes, monitor, mode, replicate_keys) or []
     for group in groups:
         _publish_setting(mlflow_client, sweep_dir, state, group, monitor)
     if report is not None:
