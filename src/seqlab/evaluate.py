@@ -53,23 +53,31 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
         analyses = run_analyses(build_all(cfg.get("analysis")), context)
     except BaseException as e:
         storage = storage_error(e, run_dir)
-        record.record_end(status=FAILED, error=failure(storage or e))
-        if trainer is not None:
-            end_trackers(trainer.loggers, record.data)
+        tracking = (
+            {"trackers": t} if trainer is not None and (t := tracked(trainer.loggers)) else {}
+        )
+        try:
+            record.record_end(status=FAILED, error=failure(storage or e), **tracking)
+        finally:
+            if trainer is not None:
+                end_trackers(trainer.loggers, record.data)
         if storage is not None:
             raise storage from e
         raise
-    record.update(
-        status=COMPLETED,
-        test=test,
-        data=to_plain(data_cfg),
-        trained_epochs=ckpt.get("epoch", 0) + 1,
-        device=describe_device(trainer.strategy.root_device),
-        wall_s=round(time.time() - start, 3),
-        **analyses,
-        **({"trackers": t} if (t := tracked(trainer.loggers)) else {}),
-    )
-    end_trackers(trainer.loggers, record.data)
+    tracking = {"trackers": t} if (t := tracked(trainer.loggers)) else {}
+    try:
+        record.update(
+            status=COMPLETED,
+            test=test,
+            data=to_plain(data_cfg),
+            trained_epochs=ckpt.get("epoch", 0) + 1,
+            device=describe_device(trainer.strategy.root_device),
+            wall_s=round(time.time() - start, 3),
+            **analyses,
+            **tracking,
+        )
+    finally:
+        end_trackers(trainer.loggers, record.data)
     for key, value in test.items():
         log.info("%s = %.6g", key, value)
     return record.data

@@ -145,8 +145,12 @@ def _train(cfg: DictConfig, run_dir: Path, writer: bool, parallel_jobs: int) -> 
         result["gpu"] = {**record.data.get("gpu", {}), **gpu}
     if tracked := _tracked(run):
         result["trackers"] = tracked
-    record.update(**result, wall_s=round(earlier_s + _since(start), 3), ended_at=_now())
-    _end_trackers(run, record.data)
+    try:
+        record.update(**result, wall_s=round(earlier_s + _since(start), 3), ended_at=_now())
+    finally:  # a tracker's run must end even if metrics.json cannot be written
+        _end_trackers(run, record.data)
+    if (after := _tracked(run)) != tracked:  # a tracker failed at the end: say so
+        record.update(trackers=after)
     log.info("status %s, best %s = %s", result["status"], monitor, result["best"].get(monitor))
     return record.data
 

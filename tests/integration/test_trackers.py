@@ -18,9 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import QUIET, REPO, SMALL_SUM, assert_clear_failure, run_cli
+from tests.conftest import QUIET, REPO, SMALL_SUM, assert_clear_failure, run_cli, start_cli
 from tests.integration.conftest import job_dirs, only_sweep
-from tests.integration.test_faults import mounts, read_only, strace  # noqa: F401 (fixture)
+from tests.integration.test_faults import (  # noqa: F401 (mounts: a fixture)
+    kill,
+    mounts,
+    read_only,
+    strace,
+    wait_for,
+)
 
 pytest.importorskip("mlflow")
 
@@ -224,7 +230,8 @@ def test_the_local_store_with_tensorboard_beside_it(cli_cwd):
     run = mlflow.get_run(state["run_id"])
     assert run.info.status == "FINISHED" and run.info.experiment_id == state["experiment_id"]
     assert run.data.tags["seqlab.kind"] == "run"
-    assert run.data.tags["mlflow.source.git.commit"]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert run.data.tags["mlflow.source.git.commit"] == metrics["provenance"]["git"]["commit"]
     assert_matches_metrics_json(mlflow, run, run_dir)
     # The artifacts sit beside the database, not under whatever directory the run ran in.
     assert run.info.artifact_uri.startswith((cli_cwd / "outputs" / "mlartifacts").as_uri())
@@ -310,6 +317,32 @@ def test_a_killed_sweep_resumes_into_the_same_mlflow_runs(cli_cwd):
     assert len(mlflow.get_metric_history(run.info.run_id, "val/mse")) == 150
     assert mlflow.get_run(parent).info.status == "FINISHED"
     assert len(children(mlflow, parent, "job")) == 1
+
+
+@pytest.mark.slow
+def test_a_sweep_stopped_with_ctrl_c_leaves_its_mlflow_runs_killed_not_running(cli_cwd):
+    """SIGINT to the sweep's process while a job trains: the job ends `interrupted` and
+    its run KILLED; Hydra calls no end callback, and the driver marks the sweep's run
+    KILLED as it exits, so nothing stays RUNNING in MLflow."""
+    long = [*SMALL, "trainer.max_epochs=300", "data.length=2", "callbacks.early_stopping=null"]
+    args = ["seqlab-train", "-m", *long, "logger=mlflow", "logger.mlflow.flush_every_s=0"]
+    proc = start_cli([*args, "seed=1,2"], cli_cwd)
+    try:
+        wait_for(lambda: list(cli_cwd.glob("outputs/multiruns/*/*/0/mlflow.json")), proc=proc)
+        time.sleep(2)  # into training
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=120)
+    finally:
+        kill(proc)
+    sweep = only_sweep(cli_cwd)
+    mlflow = client(f"sqlite:///{cli_cwd / 'outputs' / 'mlflow.db'}")
+    parent = mlflow.get_run(json.loads((sweep / "mlflow.json").read_text())["run_id"])
+    assert (parent.info.status, parent.data.tags["seqlab.status"]) == ("KILLED", "interrupted")
+    job = sweep / "0"
+    assert json.loads((job / "metrics.json").read_text())["status"] == "interrupted"
+    run = mlflow.get_run(json.loads((job / "mlflow.json").read_text())["run_id"])
+    assert (run.info.status, run.data.tags["seqlab.status"]) == ("KILLED", "interrupted")
+    assert run.data.tags["seqlab.stopped_by"] == "SIGINT"
 
 
 @pytest.mark.slow

@@ -27,7 +27,10 @@ def test_trackers_are_found_by_their_logger_class():
         "off": None,
     }
     found = configured_trackers(loggers)
-    assert {k: name for k, (name, _) in found.items()} == {"mlflow": "mlflow", "wandb": "mine"}
+    # Lightning's own loggers are the user's to configure: no sweep runs, no checks.
+    assert {k: name for k, (name, _) in found.items()} == {"mlflow": "mlflow"}
+    loggers["mine"] = {"_target_": "seqlab.loggers.wandb.WandbLogger"}
+    assert set(configured_trackers(loggers)) == {"mlflow", "wandb"}
 
 
 def test_a_relative_local_store_is_made_absolute(tmp_path, monkeypatch):
@@ -43,10 +46,32 @@ def test_a_relative_local_store_is_made_absolute(tmp_path, monkeypatch):
     assert artifact_location("http://host:5000") is None
 
 
-def test_a_store_that_cannot_be_written_is_refused_in_one_line(tmp_path):
-    check_store(f"sqlite:///{tmp_path}/new/dir/mlflow.db", "logger.mlflow.tracking_uri")
-    with pytest.raises(TrackerError, match=r"^logger.mlflow.tracking_uri=None: give a tracking"):
-        check_store(None, "logger.mlflow.tracking_uri")
+def test_a_store_that_cannot_be_written_is_refused_in_one_line(tmp_path, monkeypatch):
+    from seqlab.trackers import mlflow_store
+
+    where = "logger.mlflow.tracking_uri"
+    check_store(f"sqlite:///{tmp_path}/new/dir/mlflow.db", where)  # made when first used
+    with pytest.raises(TrackerError, match=rf"^{where}=None: give a tracking"):
+        check_store(None, where)
+    # statvfs's read-only flag, as on a read-only mount (the real one: the integration test)
+    monkeypatch.setattr(mlflow_store, "_read_only", lambda directory: directory == tmp_path)
+    with pytest.raises(TrackerError) as refused:
+        check_store(f"sqlite:///{tmp_path}/mlflow.db", where)
+    assert str(refused.value) == (
+        f"{where}=sqlite:///{tmp_path}/mlflow.db: {tmp_path} is on a read-only file system"
+    )
+
+
+def test_a_server_is_probed_unless_asked_not_to():
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    uri = f"http://127.0.0.1:{port}"
+    with pytest.raises(TrackerError, match="cannot reach the MLflow server"):
+        check_store(uri, "logger.mlflow.tracking_uri")
+    check_store(uri, "logger.mlflow.tracking_uri", probe=False)  # a sweep's job
 
 
 def test_a_missing_package_names_the_pip_command(monkeypatch):

@@ -21,6 +21,7 @@ from hydra.errors import (
     MissingConfigException,
     OverrideParseException,
 )
+from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException, ValidationError
 
@@ -42,7 +43,9 @@ def check(cfg: DictConfig) -> None:
     validate(cfg)
     check_memory(cfg)
     check_data_files(cfg.get("data"))
-    check_trackers(cfg.get("logger"))
+    # A sweep's driver reached the tracking server before its jobs started (SweepTrackers).
+    in_sweep = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    check_trackers(cfg.get("logger"), probe=not in_sweep)
 
 
 def parallel_jobs() -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -19,14 +20,21 @@ from seqlab.loggers.guarded import Guarded
 from seqlab.names import TEST, final_name, is_epoch_metric, recorded_name
 from seqlab.provenance import code_provenance
 from seqlab.rundir import METRICS_FILE
-from seqlab.trackers import MLFLOW, MLFLOW_STATUS, STATUS_TAG, provenance_tags
-from seqlab.trackers.mlflow_store import artifact_location, client, experiment_id, store_uri
+from seqlab.trackers import MLFLOW, MLFLOW_STATUS, STATUS_TAG, is_missing, provenance_tags
+from seqlab.trackers.mlflow_store import (
+    artifact_location,
+    client,
+    experiment_id,
+    quiet_mlflow,
+    store_uri,
+)
 from seqlab.trackers.mlflow_sweep import JOB, KIND_TAG, RUN_NAME_TAG, job_tags
 from seqlab.trackers.state import read_state, write_state
 
 log = logging.getLogger(__name__)
 
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param's value
+UNSAFE = re.compile(r"[^a-zA-Z0-9_/. -]+")  # MLflow's metric names allow only these
 
 
 class MLFlowLogger(Guarded, LightningMLFlowLogger):
@@ -59,7 +67,13 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
         flush_every_s: float = 5.0,
         **kwargs: Any,
     ) -> None:
-        uri = store_uri(tracking_uri)
+        quiet_mlflow()  # before Lightning's client makes a new store's tables
+        sweep = _sweep_state()
+        # A sweep's job logs where its parent is: the driver's store, by its absolute path.
+        uri = sweep[0]["tracking_uri"] if sweep else store_uri(tracking_uri)
+        given_elsewhere = tracking_uri == store_uri(tracking_uri) != uri  # not a relative path
+        if sweep and given_elsewhere:
+            log.warning("MLflow: a sweep's jobs log to their sweep's store, %s", uri)
         super().__init__(
             experiment_name=experiment_name,
             run_name=run_name,
@@ -76,7 +90,7 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
         self._pending: list[Any] = []  # mlflow.entities.Metric
         self._params: dict[str, str] = {}  # what the run has, as MLflow keeps it
         self._logged_steps: dict[str, int] = {}  # a resumed run: the last step of each key
-        self._sweep = _sweep_state()
+        self._sweep = sweep
 
     # -- the run ---------------------------------------------------------------------
 
@@ -90,11 +104,19 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
     def _open(self) -> None:
         """Continue the run `<run>/mlflow.json` names (resume=), or start one."""
         state = read_state(self.run_dir, MLFLOW)
-        if state is not None and state.get("tracking_uri") == self._tracking_uri:
+        if state is not None and state.get("tracking_uri") != self._tracking_uri:
+            log.warning(
+                "MLflow: this run logged to %s before, and now to %s: a new run there",
+                state.get("tracking_uri"),
+                self._tracking_uri,
+            )
+        elif state is not None:
             try:
                 run = self._mlflow_client.get_run(state["run_id"])
-            except Exception as e:  # noqa: BLE001 (deleted from the store: start afresh)
-                log.warning("MLflow run %s is gone (%s): starting a new one", state["run_id"], e)
+            except Exception as e:
+                if not is_missing(e):  # a server that fails now: the guard says so
+                    raise
+                log.warning("MLflow run %s is gone from the store: a new one", state["run_id"])
             else:
                 self._run_id, self._experiment_id = run.info.run_id, run.info.experiment_id
                 self._params = dict(run.data.params)
@@ -114,8 +136,8 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
             **(self.tags or {}),
         }
         if self._sweep:
-            sweep_state, overrides, seed = self._sweep
-            tags.update(job_tags(sweep_state, overrides, seed))
+            sweep_state, overrides, seed, job = self._sweep
+            tags.update(job_tags(sweep_state, overrides, seed, job))
             if self._run_name:
                 tags[RUN_NAME_TAG] = self._run_name
         run = self._mlflow_client.create_run(self._experiment_id, tags=resolve_tags(tags))
@@ -161,7 +183,7 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
         from mlflow.entities import Param
 
         if self._sweep and not self._initialized and "seed" in params:
-            self._sweep = (self._sweep[0], self._sweep[1], params["seed"])
+            self._sweep = (*self._sweep[:2], params["seed"], self._sweep[3])
         _ = self.experiment
         if self.error is not None:
             return
@@ -196,6 +218,7 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
             else:
                 at = step or 0
             name = recorded_name(key) if is_epoch_metric(key) else key
+            name = UNSAFE.sub("", name)  # what MLflow refuses in a metric's name, as Lightning
             if at <= self._logged_steps.get(name, -1):
                 continue  # a resumed run training an epoch again that MLflow already has
             self._pending.append(Metric(name, float(value), now, at))
@@ -279,9 +302,9 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
         self._mlflow_client.set_terminated(self._run_id, mlflow_status)
 
 
-def _sweep_state() -> tuple[dict[str, Any], list[str], Any] | None:
+def _sweep_state() -> tuple[dict[str, Any], list[str], Any, Any] | None:
     """In a job of a multirun whose driver opened an MLflow run for the sweep: that run's
-    state, the job's overrides, and its seed (known when its params are logged)."""
+    state, the job's overrides, its seed (known when its params are logged), its number."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -289,4 +312,6 @@ def _sweep_state() -> tuple[dict[str, Any], list[str], Any] | None:
         return None
     hydra = HydraConfig.get()
     state = read_state(hydra.sweep.dir, MLFLOW)
-    return (state, list(hydra.overrides.task), None) if state and state.get("run_id") else None
+    if not (state and state.get("run_id") and state.get("tracking_uri")):
+        return None
+    return state, list(hydra.overrides.task), None, hydra.job.get("num")

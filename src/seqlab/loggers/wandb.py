@@ -63,7 +63,10 @@ class WandbLogger(Guarded, LightningWandbLogger):
         import wandb
 
         if not goes_online(mode):  # process-wide, or W&B's telemetry still looks for its cloud
-            wandb.setup(settings=wandb.Settings(mode=ALIASES.get(mode, mode)))
+            try:
+                wandb.setup(settings=wandb.Settings(mode=ALIASES.get(mode, mode)))
+            except Exception as e:  # noqa: BLE001 (its first run will fail and say so)
+                log.warning("W&B could not be set up offline: %s", e)
         settings = kwargs.pop("settings", None) or wandb.Settings(
             console="off",  # the run's own log has the console; W&B would wrap stdout
             silent=True,

@@ -20,8 +20,11 @@ from seqlab.config import ConfigError
 from seqlab.names import COMPLETED, DIVERGED, FAILED, INTERRUPTED, PRUNED, RUNNING
 
 MLFLOW, WANDB = "mlflow", "wandb"
-# The logger classes (by the end of their `_target_`) that stand for each tracker.
-TARGETS = {MLFLOW: ".MLFlowLogger", WANDB: ".WandbLogger"}
+# seqlab's logger classes for each tracker (`_target_`s; Lightning's own are left alone).
+TARGETS = {
+    MLFLOW: ("seqlab.loggers.MLFlowLogger", "seqlab.loggers.mlflow.MLFlowLogger"),
+    WANDB: ("seqlab.loggers.WandbLogger", "seqlab.loggers.wandb.WandbLogger"),
+}
 
 # MLflow's run statuses for seqlab's: a finished run whose training went wrong (diverged)
 # is FAILED; one stopped from outside is KILLED; a pruned trial ended as its study meant.
@@ -46,8 +49,8 @@ def configured_trackers(loggers: Mapping[str, Any] | None) -> dict[str, tuple[st
     found: dict[str, tuple[str, Any]] = {}
     for name, node in (loggers or {}).items():
         target = str((node or {}).get("_target_", ""))
-        for tracker, suffix in TARGETS.items():
-            if target.endswith(suffix):
+        for tracker, targets in TARGETS.items():
+            if target in targets:
                 found[tracker] = (name, node)
     return found
 
@@ -60,16 +63,17 @@ def require(tracker: str, where: str) -> None:
         )
 
 
-def check_trackers(loggers: Mapping[str, Any] | None) -> None:
+def check_trackers(loggers: Mapping[str, Any] | None, probe: bool = True) -> None:
     """Before training: each configured tracker is installed, and MLflow's store can be
-    reached and written (seqlab.trackers.mlflow_store)."""
+    written and (with `probe`) its server reached (seqlab.trackers.mlflow_store). A
+    sweep's driver probes once; its jobs leave the probe out (`probe=False`)."""
     from seqlab.trackers.mlflow_store import check_store
     from seqlab.trackers.wandb_mode import check_mode
 
     for tracker, (name, node) in configured_trackers(loggers).items():
         require(tracker, f"logger.{name} ({tracker})")
         if tracker == MLFLOW:
-            check_store(node.get("tracking_uri"), f"logger.{name}.tracking_uri")
+            check_store(node.get("tracking_uri"), f"logger.{name}.tracking_uri", probe)
         else:
             check_mode(node.get("mode"), f"logger.{name}.mode")
 
@@ -80,8 +84,8 @@ def provenance_tags(provenance: Mapping[str, Any] | None) -> dict[str, str]:
     checkout had uncommitted changes, and the libraries'."""
     provenance = provenance or {}
     tags = {f"seqlab.code.{k}": str(v) for k, v in provenance.items() if k != "git" and v}
-    if git := provenance.get("git"):
-        tags["mlflow.source.git.commit"] = str(git.get("commit"))
+    if (git := provenance.get("git")) and git.get("commit"):
+        tags["mlflow.source.git.commit"] = str(git["commit"])
         tags["seqlab.code.dirty"] = str(bool(git.get("dirty"))).lower()
     return tags
 
@@ -90,3 +94,8 @@ def setting_label(settings: Mapping[str, Any]) -> str:
     """`model.hidden_dim=8,model.lr=0.01`: a setting by its swept keys, as both its jobs'
     tag and its own run in MLflow name it; `all jobs` for a sweep of seeds alone."""
     return ",".join(f"{k}={v}" for k, v in settings.items()) or "all jobs"
+
+
+def is_missing(error: BaseException) -> bool:
+    """Whether MLflow said that the run (or experiment) asked for does not exist."""
+    return getattr(error, "error_code", None) == "RESOURCE_DOES_NOT_EXIST"

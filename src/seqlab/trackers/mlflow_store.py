@@ -57,15 +57,16 @@ def artifact_location(uri: str) -> str | None:
     return (database.parent / ARTIFACT_DIR).as_uri() if database is not None else None
 
 
-def check_store(uri: Any, where: str) -> None:
+def check_store(uri: Any, where: str, probe: bool = True) -> None:
     """Refuse, in one line naming the key, a store that cannot be used: no URI, a local
-    store on a read-only or unwritable file system, a server that does not answer."""
+    store on a read-only or unwritable file system, and with `probe` a server that does
+    not answer its health check."""
     if not isinstance(uri, str) or not uri:
         raise TrackerError(f"{where}={uri!r}: give a tracking URI (sqlite:///<file>, http://...)")
     uri = store_uri(uri)
     if (database := local_database(uri)) is not None:
         _check_writable(database, uri, where)
-    elif uri.startswith(("http://", "https://")) and (problem := _unreachable(uri)):
+    elif probe and uri.startswith(("http://", "https://")) and (problem := _unreachable(uri)):
         raise TrackerError(
             f"{where}={uri}: cannot reach the MLflow server ({problem}); start it, or "
             "leave tracking_uri unset for the local store in the outputs root"
@@ -123,7 +124,7 @@ def client(uri: str) -> Any:
 
 def experiment_id(uri: str, name: str) -> str:
     """The id of the experiment `name` in the store, created (artifacts beside a local
-    database) if it does not exist yet, or was deleted and so cannot take runs."""
+    database) if it does not exist yet."""
     mlflow_client = client(uri)
     experiment = mlflow_client.get_experiment_by_name(name)
     if experiment is not None and experiment.lifecycle_stage != "deleted":

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from seqlab.names import COMPLETED, FAILED, RUNNING
+from seqlab.names import COMPLETED, FAILED, INTERRUPTED, RUNNING
 from seqlab.provenance import code_provenance
 from seqlab.search import RESULTS_FILE, read_results
 from seqlab.sweeps.jobs import (
@@ -40,7 +40,7 @@ from seqlab.sweeps.jobs import (
     unfinished_jobs,
 )
 from seqlab.sweeps.replicates import group_jobs, stage_metrics
-from seqlab.trackers import MLFLOW, STATUS_TAG, provenance_tags, setting_label
+from seqlab.trackers import MLFLOW, STATUS_TAG, is_missing, provenance_tags, setting_label
 from seqlab.trackers.mlflow_store import client, experiment_id, store_uri
 from seqlab.trackers.state import job_name, job_setting, read_state, write_state
 
@@ -69,11 +69,23 @@ def start_sweep(
     sweep_dir, uri = Path(sweep_dir), store_uri(tracking_uri)
     mlflow_client = client(uri)
     state = read_state(sweep_dir, MLFLOW)
-    if state is not None and state.get("tracking_uri") == uri:
-        mlflow_client.update_run(state["run_id"], status="RUNNING")
-        mlflow_client.set_tag(state["run_id"], STATUS_TAG, RUNNING)
-        log.info("MLflow: the sweep goes on in run %s", state["run_id"])
-        return state
+    if state is not None and state.get("tracking_uri") != uri:
+        log.warning(
+            "MLflow: the sweep logged to %s before, and now to %s: a new run for it there",
+            state.get("tracking_uri"),
+            uri,
+        )
+    elif state is not None:
+        try:
+            mlflow_client.update_run(state["run_id"], status="RUNNING")
+        except Exception as e:
+            if not is_missing(e):
+                raise
+            log.warning("MLflow: the sweep's run %s is gone: a new one", state["run_id"])
+        else:
+            mlflow_client.set_tag(state["run_id"], STATUS_TAG, RUNNING)
+            log.info("MLflow: the sweep goes on in run %s", state["run_id"])
+            return state
     from mlflow.tracking.context.registry import resolve_tags
 
     name = "/".join(sweep_dir.parts[-2:])
@@ -100,17 +112,31 @@ def start_sweep(
     return state
 
 
-def job_tags(sweep_state: Mapping[str, Any], overrides: Sequence[str], seed: Any) -> dict[str, str]:
+def job_tags(
+    sweep_state: Mapping[str, Any], overrides: Sequence[str], seed: Any, job: Any
+) -> dict[str, str]:
     """A job's tags as a child of its sweep: the parent, its setting (its overrides less
-    those every job shares and the seed) and its seed; its name says both."""
+    those every job shares and the seed), its seed and number; its name says the first two."""
     setting = job_setting(sweep_state.get("fixed") or [], overrides)
     return {
         PARENT_TAG: str(sweep_state["run_id"]),
         KIND_TAG: JOB,
         SETTING_TAG: setting,
         SEED_TAG: str(seed),
+        JOB_TAG: str(job),
         RUN_NAME_TAG: job_name(setting, seed),
     }
+
+
+def end_interrupted(sweep_dir: str | Path) -> None:
+    """The sweep's run, when its driver stops (Ctrl-C, an error) before the multirun's
+    end: KILLED, as seqlab's `interrupted`; `resume=` reopens it."""
+    state = read_state(sweep_dir, MLFLOW)
+    if state is None:
+        return
+    mlflow_client = client(state["tracking_uri"])
+    mlflow_client.set_tag(state["run_id"], STATUS_TAG, INTERRUPTED)
+    mlflow_client.set_terminated(state["run_id"], "KILLED")
 
 
 def publish_sweep(

@@ -4,6 +4,8 @@ jobs to find; when the multirun ends, the report to MLflow's parent."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,16 +30,33 @@ def start_sweep_trackers(config: Any) -> None:
         from seqlab.trackers.mlflow_sweep import start_sweep
 
         node = trackers[MLFLOW][1]
-        start_sweep(sweep_dir, node.tracking_uri, node.experiment_name, overrides, fixed, sweeper)
+        experiment = node.get("experiment_name") or "seqlab"
+        start_sweep(sweep_dir, node.tracking_uri, experiment, overrides, fixed, sweeper)
+        _RUNNING.add(str(sweep_dir))
+        atexit.register(_end_if_running, str(sweep_dir))
     if WANDB in trackers and read_state(sweep_dir, WANDB) is None:
         group = trackers[WANDB][1].get("group") or "/".join(sweep_dir.parts[-2:])
         write_state(sweep_dir, WANDB, {"group": group, "fixed": fixed})
+
+
+# Sweeps whose MLflow run this process opened and has not ended: a driver stopped before
+# the multirun's end (Ctrl-C; Hydra then calls no end callback) ends them as it exits.
+_RUNNING: set[str] = set()
+
+
+def _end_if_running(sweep_dir: str) -> None:
+    if sweep_dir in _RUNNING:
+        from seqlab.trackers.mlflow_sweep import end_interrupted
+
+        with contextlib.suppress(Exception):  # exiting: nothing left to tell
+            end_interrupted(sweep_dir)
 
 
 def publish_sweep_trackers(
     sweep_dir: str | Path, report: Path | None, replicate_keys: Sequence[str]
 ) -> None:
     """At the end of the multirun: the report, plots and settings' means to MLflow."""
+    _RUNNING.discard(str(Path(sweep_dir)))
     if read_state(sweep_dir, MLFLOW) is not None:
         from seqlab.trackers.mlflow_sweep import publish_sweep
 
