@@ -236,6 +236,8 @@ def test_the_local_store_with_tensorboard_beside_it(cli_cwd):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert run.data.tags["mlflow.source.git.commit"] == metrics["provenance"]["git"]["commit"]
     assert_matches_metrics_json(mlflow, run, run_dir)
+    told = f"MLflow run {state['run_id']}: mlflow ui --backend-store-uri sqlite:///{database}"
+    assert told in (run_dir / "train.log").read_text()
     # The artifacts sit beside the database, not under whatever directory the run ran in.
     assert run.info.artifact_uri.startswith((cli_cwd / "outputs" / "mlartifacts").as_uri())
     assert not (cli_cwd / "mlruns").exists()

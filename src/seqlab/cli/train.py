@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import sys
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -46,7 +47,15 @@ def train_task(cfg: DictConfig) -> float:
     metrics = train(cfg, parallel_jobs=parallel_jobs())
     run_dir = shown(cfg.paths.output_dir)
     log.info("run directory: %s", run_dir)
-    log.info("inspect it with: tensorboard --logdir %s", run_dir)
+    if (Path(cfg.paths.output_dir) / "tensorboard").is_dir():  # not with logger=mlflow alone
+        log.info("inspect it with: tensorboard --logdir %s", run_dir)
+    trackers = metrics.get("trackers") or {}
+    if (mlflow := trackers.get("mlflow", {})).get("run_id"):
+        uri = mlflow["tracking_uri"]
+        show = f"mlflow ui --backend-store-uri {uri}" if uri.startswith("sqlite:") else uri
+        log.info("MLflow run %s: %s", mlflow["run_id"], show)
+    if (wandb := trackers.get("wandb", {})).get("dir"):
+        log.info("W&B run %s (%s): %s", wandb["id"], wandb["mode"], Path(wandb["dir"]).parent)
     return objective(metrics, cfg)
 
 
