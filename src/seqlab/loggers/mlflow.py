@@ -29,7 +29,7 @@ from seqlab.trackers.mlflow_store import (
     store_uri,
 )
 from seqlab.trackers.mlflow_sweep import JOB, KIND_TAG, RUN_NAME_TAG, job_tags
-from seqlab.trackers.state import read_state, write_state
+from seqlab.trackers.state import read_state, sweep_job, write_state
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,13 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
         **kwargs: Any,
     ) -> None:
         quiet_mlflow()  # before Lightning's client makes a new store's tables
-        sweep = _sweep_state()
+        sweep = sweep_job(MLFLOW)
+        if sweep is not None and not (
+            sweep.sweep.get("run_id") and sweep.sweep.get("tracking_uri")
+        ):
+            sweep = None
         # A sweep's job logs where its parent is: the driver's store, by its absolute path.
-        uri = sweep[0]["tracking_uri"] if sweep else store_uri(tracking_uri)
+        uri = sweep.sweep["tracking_uri"] if sweep else store_uri(tracking_uri)
         given_elsewhere = tracking_uri == store_uri(tracking_uri) != uri  # not a relative path
         if sweep and given_elsewhere:
             log.warning("MLflow: a sweep's jobs log to their sweep's store, %s", uri)
@@ -91,6 +95,7 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
         self._params: dict[str, str] = {}  # what the run has, as MLflow keeps it
         self._logged_steps: dict[str, int] = {}  # a resumed run: the last step of each key
         self._sweep = sweep
+        self._seed: Any = None  # a sweep job's, known when its params are logged
 
     # -- the run ---------------------------------------------------------------------
 
@@ -136,8 +141,7 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
             **(self.tags or {}),
         }
         if self._sweep:
-            sweep_state, overrides, seed, job = self._sweep
-            tags.update(job_tags(sweep_state, overrides, seed, job))
+            tags.update(job_tags(self._sweep, self._seed))
             if self._run_name:
                 tags[RUN_NAME_TAG] = self._run_name
         run = self._mlflow_client.create_run(self._experiment_id, tags=resolve_tags(tags))
@@ -150,7 +154,7 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
                 "tracking_uri": self._tracking_uri,
                 "experiment_id": self._experiment_id,
                 "run_id": self._run_id,
-                **({"parent_run_id": self._sweep[0]["run_id"]} if self._sweep else {}),
+                **({"parent_run_id": self._sweep.sweep["run_id"]} if self._sweep else {}),
             },
         )
 
@@ -182,8 +186,8 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
     def _log_params(self, params: Any) -> None:
         from mlflow.entities import Param
 
-        if self._sweep and not self._initialized and "seed" in params:
-            self._sweep = (*self._sweep[:2], params["seed"], self._sweep[3])
+        if not self._initialized and "seed" in params:
+            self._seed = params["seed"]
         _ = self.experiment
         if self.error is not None:
             return
@@ -300,18 +304,3 @@ class MLFlowLogger(Guarded, LightningMLFlowLogger):
             if why := record.get("error") or record.get("interrupted_by"):
                 self._mlflow_client.set_tag(self._run_id, "seqlab.stopped_by", str(why)[:5000])
         self._mlflow_client.set_terminated(self._run_id, mlflow_status)
-
-
-def _sweep_state() -> tuple[dict[str, Any], list[str], Any, Any] | None:
-    """In a job of a multirun whose driver opened an MLflow run for the sweep: that run's
-    state, the job's overrides, its seed (known when its params are logged), its number."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
-        return None
-    hydra = HydraConfig.get()
-    state = read_state(hydra.sweep.dir, MLFLOW)
-    if not (state and state.get("run_id") and state.get("tracking_uri")):
-        return None
-    return state, list(hydra.overrides.task), None, hydra.job.get("num")

@@ -19,7 +19,7 @@ from seqlab.loggers.guarded import Guarded
 from seqlab.names import COMPLETED, PRUNED, TEST, final_name, is_epoch_metric, recorded_name
 from seqlab.provenance import code_provenance
 from seqlab.trackers import WANDB, provenance_tags
-from seqlab.trackers.state import job_name, job_setting, read_state, write_state
+from seqlab.trackers.state import job_name, read_state, sweep_job, write_state
 from seqlab.trackers.wandb_mode import ALIASES, goes_online
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,7 @@ class WandbLogger(Guarded, LightningWandbLogger):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         state = read_state(self.run_dir, WANDB) or {}
-        sweep = _sweep_state()
-        self._sweep_fixed = None if sweep is None else (sweep[0].get("fixed") or [], sweep[1])
+        sweep = self._sweep = sweep_job(WANDB)
         import wandb
 
         if not goes_online(mode):  # process-wide, or W&B's telemetry still looks for its cloud
@@ -79,7 +78,7 @@ class WandbLogger(Guarded, LightningWandbLogger):
             id=state.get("id"),
             project=project,
             mode=mode,
-            group=group or (sweep[0].get("group") if sweep else None),
+            group=group or (sweep.sweep.get("group") if sweep else None),
             job_type="job" if sweep else "run",
             tags=tags,
             settings=settings,
@@ -107,9 +106,8 @@ class WandbLogger(Guarded, LightningWandbLogger):
         return self._experiment
 
     def _run_name(self) -> str:
-        if self._sweep_fixed is not None:
-            fixed, overrides = self._sweep_fixed
-            return job_name(job_setting(fixed, overrides), self._seed)
+        if self._sweep is not None:
+            return job_name(self._sweep.setting(), self._seed)
         return "/".join(self.run_dir.parts[-2:])
 
     def tracked(self) -> dict[str, Any]:
@@ -185,16 +183,3 @@ class WandbLogger(Guarded, LightningWandbLogger):
     def finalize(self, status: str) -> None:
         """Nothing: `end_run` finishes the run once seqlab knows how it ended (Lightning
         finalizes after fit and again after testing)."""
-
-
-def _sweep_state() -> tuple[dict[str, Any], list[str]] | None:
-    """In a job of a multirun whose driver set W&B up: the sweep's group and shared
-    overrides, and the job's overrides."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
-        return None
-    hydra = HydraConfig.get()
-    state = read_state(hydra.sweep.dir, WANDB)
-    return (state, list(hydra.overrides.task)) if state is not None else None

@@ -42,7 +42,7 @@ from seqlab.sweeps.jobs import (
 from seqlab.sweeps.replicates import group_jobs, stage_metrics
 from seqlab.trackers import MLFLOW, STATUS_TAG, is_missing, provenance_tags, setting_label
 from seqlab.trackers.mlflow_store import client, experiment_id, store_uri
-from seqlab.trackers.state import job_name, job_setting, read_state, write_state
+from seqlab.trackers.state import SweepJob, job_name, read_state, write_state
 
 log = logging.getLogger(__name__)
 
@@ -112,18 +112,16 @@ def start_sweep(
     return state
 
 
-def job_tags(
-    sweep_state: Mapping[str, Any], overrides: Sequence[str], seed: Any, job: Any
-) -> dict[str, str]:
+def job_tags(job: SweepJob, seed: Any) -> dict[str, str]:
     """A job's tags as a child of its sweep: the parent, its setting (its overrides less
     those every job shares and the seed), its seed and number; its name says the first two."""
-    setting = job_setting(sweep_state.get("fixed") or [], overrides)
+    setting = job.setting()
     return {
-        PARENT_TAG: str(sweep_state["run_id"]),
+        PARENT_TAG: str(job.sweep["run_id"]),
         KIND_TAG: JOB,
         SETTING_TAG: setting,
         SEED_TAG: str(seed),
-        JOB_TAG: str(job),
+        JOB_TAG: str(job.number),
         RUN_NAME_TAG: job_name(setting, seed),
     }
 

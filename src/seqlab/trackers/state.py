@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,32 @@ def read_state(directory: str | Path, tracker: str) -> dict[str, Any] | None:
 
 def write_state(directory: str | Path, tracker: str, state: Mapping[str, Any]) -> None:
     write_json_atomic(state_file(directory, tracker), dict(state))
+
+
+@dataclass(frozen=True)
+class SweepJob:
+    """A job of a multirun whose driver set a tracker up for the sweep."""
+
+    sweep: dict[str, Any]  # what the sweep directory's <tracker>.json says
+    overrides: list[str]  # the job's own, as Hydra gives them
+    number: Any  # hydra.job.num
+
+    def setting(self) -> str:
+        return job_setting(self.sweep.get("fixed") or [], self.overrides)
+
+
+def sweep_job(tracker: str) -> SweepJob | None:
+    """This process's job, if it is one of a multirun whose driver set `tracker` up."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return None
+    hydra = HydraConfig.get()
+    state = read_state(hydra.sweep.dir, tracker)
+    if state is None:
+        return None
+    return SweepJob(state, [str(o) for o in hydra.overrides.task], hydra.job.get("num"))
 
 
 def parse_overrides(overrides: Sequence[str]) -> list[Any]:
