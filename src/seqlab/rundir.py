@@ -42,6 +42,13 @@ def failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def first_line(error: BaseException) -> str:
+    """An error's message in one line, for a warning or a refusal: its first non-empty
+    line, or its type when it has no message (MLflow's and W&B's run to many lines)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def record_failure(run_dir: str | Path, error: BaseException) -> None:
     """Mark a run failed with `error`, unless it already recorded its own failure."""
     if read_metrics(run_dir).get("status") != FAILED:

@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from seqlab.config import ConfigError, Refused, unknown_key
 from seqlab.locking import DirectoryInUse, acquire, release
 from seqlab.report.summary import write_report
+from seqlab.rundir import first_line
 from seqlab.search import stopped_study
 from seqlab.sweeps.files import configured_sweep
 from seqlab.sweeps.gpu_slots import check_jobs_per_gpu, chosen_gpus, slurm_gpu_request
@@ -122,8 +123,7 @@ class SweepTrackers(Callback):
         except ConfigError as e:
             raise Refused(str(e)) from e
         except Exception as e:  # the store answered, then refused: nothing has run yet
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise Refused(f"logger: cannot open the sweep in its tracker: {first}") from e
+            raise Refused(f"logger: cannot open the sweep in its tracker: {first_line(e)}") from e
 
 
 class SweepStatusCallback(Callback):

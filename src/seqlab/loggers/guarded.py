@@ -8,6 +8,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from seqlab.rundir import first_line
+
 log = logging.getLogger(__name__)
 
 
@@ -27,8 +29,7 @@ class Guarded:
         except Exception as e:  # noqa: BLE001 (metrics.json and the checkpoints are the record)
             if self.error is not None:  # a guarded call inside this one failed first
                 return
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            self.error = f"{what}: {type(e).__name__}: {first}"[:1000]
+            self.error = f"{what}: {type(e).__name__}: {first_line(e)}"[:1000]
             log.warning(
                 "%s failed (%s); the run goes on without it, metrics.json keeps every value",
                 self.tracker,

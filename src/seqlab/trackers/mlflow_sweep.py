@@ -29,6 +29,7 @@ from typing import Any
 
 from seqlab.names import COMPLETED, FAILED, INTERRUPTED, RUNNING
 from seqlab.provenance import code_provenance
+from seqlab.rundir import first_line
 from seqlab.search import RESULTS_FILE, read_results
 from seqlab.sweeps.jobs import (
     LEVEL,
@@ -150,8 +151,7 @@ def publish_sweep(
     try:
         _publish(sweep_dir, state, report, replicate_keys)
     except Exception as e:  # noqa: BLE001 (a tracker never fails a finished sweep)
-        line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        warning = f"seqlab-train: warning: MLflow: could not publish the sweep: {line}"
+        warning = f"seqlab-train: warning: MLflow: could not publish the sweep: {first_line(e)}"
         print(warning, file=sys.stderr)
 
 
