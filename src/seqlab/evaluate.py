@@ -18,7 +18,7 @@ from seqlab.checkpoints import checkpoint_data_config, load_checkpoint, load_mod
 from seqlab.config import ConfigError, to_plain
 from seqlab.contracts import HasVocabulary, ReadsWithVocabulary
 from seqlab.files import storage_error
-from seqlab.loggers import end_trackers, tracked
+from seqlab.loggers import record_end_with_trackers
 from seqlab.names import COMPLETED, FAILED, RUNNING, scalar_metrics
 from seqlab.provenance import code_provenance, describe_device
 from seqlab.rundir import RunRecord, failure
@@ -53,31 +53,25 @@ def evaluate(cfg: DictConfig, parallel_jobs: int = 1) -> dict[str, Any]:
         analyses = run_analyses(build_all(cfg.get("analysis")), context)
     except BaseException as e:
         storage = storage_error(e, run_dir)
-        tracking = (
-            {"trackers": t} if trainer is not None and (t := tracked(trainer.loggers)) else {}
+        loggers = trainer.loggers if trainer is not None else []
+        record_end_with_trackers(
+            loggers, record, record.record_end, status=FAILED, error=failure(storage or e)
         )
-        try:
-            record.record_end(status=FAILED, error=failure(storage or e), **tracking)
-        finally:
-            if trainer is not None:
-                end_trackers(trainer.loggers, record.data)
         if storage is not None:
             raise storage from e
         raise
-    tracking = {"trackers": t} if (t := tracked(trainer.loggers)) else {}
-    try:
-        record.update(
-            status=COMPLETED,
-            test=test,
-            data=to_plain(data_cfg),
-            trained_epochs=ckpt.get("epoch", 0) + 1,
-            device=describe_device(trainer.strategy.root_device),
-            wall_s=round(time.time() - start, 3),
-            **analyses,
-            **tracking,
-        )
-    finally:
-        end_trackers(trainer.loggers, record.data)
+    record_end_with_trackers(
+        trainer.loggers,
+        record,
+        record.update,
+        status=COMPLETED,
+        test=test,
+        data=to_plain(data_cfg),
+        trained_epochs=ckpt.get("epoch", 0) + 1,
+        device=describe_device(trainer.strategy.root_device),
+        wall_s=round(time.time() - start, 3),
+        **analyses,
+    )
     for key, value in test.items():
         log.info("%s = %.6g", key, value)
     return record.data

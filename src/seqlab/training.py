@@ -35,7 +35,7 @@ from seqlab.config import flat_scalars, flat_values, to_plain
 from seqlab.contracts import PrunesTrials, RecordsDivergence
 from seqlab.files import storage_error, within, write_bytes_atomic
 from seqlab.locking import DirectoryLock
-from seqlab.loggers import end_trackers, tracked
+from seqlab.loggers import record_end_with_trackers
 from seqlab.names import (
     COMPLETED,
     DIVERGED,
@@ -123,10 +123,11 @@ def _train(cfg: DictConfig, run_dir: Path, writer: bool, parallel_jobs: int) -> 
         history = run.history.history if run else []
         stopped = isinstance(e, (KeyboardInterrupt, SystemExit))
         how = {"interrupted_by": _interruption(e)} if stopped else {"error": failure(storage or e)}
-        if tracked := _tracked(run):
-            how["trackers"] = tracked
         try:
-            record.record_end(
+            record_end_with_trackers(
+                run.trainer.loggers if run else [],
+                record,
+                record.record_end,
                 status=INTERRUPTED if stopped else FAILED,
                 **how,
                 best=(run.history.best() if run else None) or {},
@@ -137,31 +138,17 @@ def _train(cfg: DictConfig, run_dir: Path, writer: bool, parallel_jobs: int) -> 
             )
         except OSError as unwritten:  # the disk is full even for metrics.json
             log.error("could not record the run's end in metrics.json: %s", unwritten)
-        _end_trackers(run, record.data)
         if storage is not None:  # one line naming the path, not torch's or Python's traceback
             raise storage from e
         raise
     if gpu := gpu_usage(run.trainer.strategy.root_device):
         result["gpu"] = {**record.data.get("gpu", {}), **gpu}
-    if tracked := _tracked(run):
-        result["trackers"] = tracked
-    try:
-        record.update(**result, wall_s=round(earlier_s + _since(start), 3), ended_at=_now())
-    finally:  # a tracker's run must end even if metrics.json cannot be written
-        _end_trackers(run, record.data)
-    if (after := _tracked(run)) != tracked:  # a tracker failed at the end: say so
-        record.update(trackers=after)
+    wall_s = round(earlier_s + _since(start), 3)
+    record_end_with_trackers(
+        run.trainer.loggers, record, record.update, **result, wall_s=wall_s, ended_at=_now()
+    )
     log.info("status %s, best %s = %s", result["status"], monitor, result["best"].get(monitor))
     return record.data
-
-
-def _tracked(run: _Run | None) -> dict[str, Any]:
-    return tracked(run.trainer.loggers) if run is not None else {}
-
-
-def _end_trackers(run: _Run | None, record: dict[str, Any]) -> None:
-    if run is not None:
-        end_trackers(run.trainer.loggers, record)
 
 
 def keep_unreadable(run_dir: Path, why: str) -> None:

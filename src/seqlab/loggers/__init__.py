@@ -4,7 +4,7 @@ they are used."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from seqlab.contracts import TracksRuns
@@ -15,6 +15,7 @@ __all__ = [
     "TensorBoardLogger",
     "WandbLogger",
     "end_trackers",
+    "record_end_with_trackers",
     "tensorboard_writers",
     "tracked",
 ]
@@ -34,6 +35,23 @@ def end_trackers(loggers: Iterable[Any], record: dict[str, Any]) -> None:
     for logger in loggers:
         if isinstance(logger, TracksRuns):
             logger.end_run(record)
+
+
+def record_end_with_trackers(
+    loggers: Iterable[Any], record: Any, write: Callable[..., None], **fields: Any
+) -> None:
+    """Write how a run ended into metrics.json (`write`: its RunRecord's `update` or
+    `record_end`) with its trackers' runs, then end the trackers, even if the write
+    failed; a tracker that failed while ending is recorded too."""
+    loggers = list(loggers)
+    if before := tracked(loggers):
+        fields["trackers"] = before
+    try:
+        write(**fields)
+    finally:  # a tracker's run must end even if metrics.json cannot be written
+        end_trackers(loggers, record.data)
+    if (after := tracked(loggers)) != before:
+        record.update(trackers=after)
 
 
 def __getattr__(name: str) -> Any:
