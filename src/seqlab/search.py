@@ -58,6 +58,12 @@ class SearchSettings:
     # The best settings re-run after the trials, and the fresh seeds each gets (0: none).
     confirm_top_k: int = 0
     confirm_seeds: int = 0
+    # A Hydra app other than seqlab's (no `monitor`): its task's return value is the
+    # objective, as in hydra-optuna-sweeper, and its jobs report nothing while they run.
+    from_return: bool = False
+    # hydra-optuna-sweeper's `custom_search_space`: a function (cfg, trial) that suggests
+    # more values, for conditional spaces; its dotted path.
+    custom_search_space: str | None = None
 
     @property
     def directions(self) -> list[str]:
@@ -74,7 +80,8 @@ class SearchSettings:
     @classmethod
     def from_config(cls, sweeper: Any, monitor: Any) -> SearchSettings:
         """Check every setting; a bad one is a one-line ConfigError naming its key.
-        `monitor` is the run's config node (metric, mode)."""
+        `monitor` is the run's config node (metric, mode), or None in a Hydra app that has
+        none, whose task returns the objective."""
         from seqlab.names import recorded_name
 
         name = "hydra.sweeper"
@@ -88,11 +95,20 @@ class SearchSettings:
         rate = sweeper.get("max_failure_rate", 0.0)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
             raise ConfigError(f"{name}.max_failure_rate={rate}: allowed: a number from 0 to 1")
-        objectives = _objectives(sweeper, recorded_name(str(monitor.metric)), monitor.mode)
+        if monitor is None:
+            objectives = _returned_objectives(sweeper)
+        else:
+            objectives = _objectives(sweeper, recorded_name(str(monitor.metric)), monitor.mode)
         if len(objectives) > 1 and str(sweeper.sampler) == "cmaes":
             raise ConfigError(
                 f"{name}.sampler=cmaes: it optimises one objective; with {name}.objectives "
                 "allowed: tpe, random, grid"
+            )
+        custom = sweeper.get("custom_search_space")
+        if custom is not None and str(sweeper.sampler) == "grid":
+            raise ConfigError(
+                f"{name}.custom_search_space={custom}: the grid sampler draws only the grid of "
+                f"{name}.params; allowed with it: tpe, random, cmaes"
             )
         confirm = sweeper.get("confirm") or {}
         top_k, seeds = confirm.get("top_k", 0), confirm.get("seeds", 0)
@@ -109,6 +125,11 @@ class SearchSettings:
                 f"{name}.confirm: a multi-objective study has a Pareto front, not a winner to "
                 "confirm; leave confirm unset"
             )
+        if top_k and monitor is None:
+            raise ConfigError(
+                f"{name}.confirm: confirming re-runs settings over seeds, which needs a seqlab "
+                "run (a `seed` and a `monitor` in the config); leave confirm unset"
+            )
         return cls(
             study_name=str(sweeper.get("study_name") or "seqlab"),
             n_trials=sweeper.n_trials,
@@ -119,6 +140,8 @@ class SearchSettings:
             max_failure_rate=float(rate),
             confirm_top_k=top_k,
             confirm_seeds=seeds,
+            from_return=monitor is None,
+            custom_search_space=None if custom is None else str(custom),
         )
 
 
@@ -155,6 +178,29 @@ def _objectives(sweeper: Any, monitor: str, mode: str) -> tuple[tuple[str, str],
             f"follows monitor.mode; leave {name}.direction unset (or set it to {direction})"
         )
     return ((monitor, direction),)
+
+
+def _returned_objectives(sweeper: Any) -> tuple[tuple[str, str], ...]:
+    """A Hydra app's objectives, as hydra-optuna-sweeper takes them: `direction`, one
+    (minimize by default) or a list for a task that returns several values, named `value`
+    or `value_0`, `value_1`, ..."""
+    name = "hydra.sweeper"
+    if sweeper.get("objectives"):
+        raise ConfigError(
+            f"{name}.objectives: names metrics of a seqlab run's metrics.json, and this app "
+            f"has no `monitor`; for a task that returns several values give {name}.direction "
+            "a list: [minimize, maximize]"
+        )
+    given = sweeper.get("direction") or "minimize"
+    directions = [given] if isinstance(given, str) else list(given)
+    allowed = set(DIRECTIONS.values())
+    if not directions or any(d not in allowed for d in directions):
+        raise ConfigError(
+            f"{name}.direction={given}: allowed: minimize, maximize, or a list of them"
+        )
+    if len(directions) == 1:
+        return (("value", directions[0]),)
+    return tuple((f"value_{i}", d) for i, d in enumerate(directions))
 
 
 @dataclass
@@ -206,6 +252,11 @@ def _distribution(override: Any, where: str) -> Any:
     from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
 
     value = override.value()
+    if getattr(value, "shuffle", False):
+        raise ConfigError(
+            f"{where}: a search draws values in its own (seeded) order, so shuffle() would "
+            "change nothing; give choice(...) or range(...) without it"
+        )
     if isinstance(value, ChoiceSweep):
         return _choice(list(value.list), where)
     if isinstance(value, RangeSweep):

@@ -334,6 +334,10 @@ def test_a_multi_objective_study_gives_its_pareto_front(cli_cwd):
     results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     assert results["objectives"] == {"val/mse": "minimize", "parameters": "minimize"}
     assert sorted(t["trial"] for t in results["pareto_front"]) == front
+    # Hydra's own key for the same front, as hydra-optuna-sweeper writes it
+    assert [s["params"] for s in results["solutions"]] == [
+        t["params"] for t in results["pareto_front"]
+    ]
     summary = (sweep / "summary.md").read_text()
     assert f"## Pareto front: {len(front)} trial(s)" in summary
 

@@ -48,8 +48,10 @@ class SeqlabOptunaSweeperConf:
     pruner: str = "median"  # median, hyperband, asha, none
     pruner_options: dict[str, Any] = field(default_factory=dict)
     # Single objective: the run's monitor, whose mode gives the direction; set `direction`
-    # only to check that it does.
-    direction: str | None = None
+    # only to check that it does. In a Hydra app without a monitor, as in
+    # hydra-optuna-sweeper: the direction of the task's return value (minimize by
+    # default), or a list of them for a task that returns several values.
+    direction: Any = None
     # Several objectives, {metric: min or max}, in order: a multi-objective study, whose
     # result is its Pareto front. A metric is a logged one (its best value), or a number of
     # metrics.json (wall_s, parameters). Nothing is pruned. Empty: the run's monitor.
@@ -59,6 +61,9 @@ class SeqlabOptunaSweeperConf:
     max_failure_rate: float = 0.0
     # {key: search space}: choice(...), range(...), interval(...), in Hydra's syntax.
     params: dict[str, str] | None = field(default_factory=dict)
+    # The dotted path of a function (cfg, trial) -> None that suggests more values with
+    # trial.suggest_*, for spaces where one key depends on another (as hydra-optuna-sweeper).
+    custom_search_space: str | None = None
     confirm: ConfirmConf = field(default_factory=ConfirmConf)
 
 

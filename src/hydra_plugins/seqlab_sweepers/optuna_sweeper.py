@@ -32,9 +32,17 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.seqlab_sweepers.config import SeqlabOptunaSweeperConf, check_keys
+from hydra_plugins.seqlab_sweepers.study_results import top_settings, write_results
+from hydra_plugins.seqlab_sweepers.trials import (
+    INTERRUPTED_ATTR,
+    JOB_ATTR,
+    job_error,
+    metrics_outcome,
+    returned_outcome,
+    search_space_extender,
+)
 from seqlab.files import write_text_atomic
 from seqlab.names import TRIAL_PREFIX
-from seqlab.search import RESULTS_FILE
 from seqlab.sweeps.files import configured_sweep, override_text
 from seqlab.sweeps.plan import (
     SHOWN_PLANS,
@@ -46,9 +54,6 @@ from seqlab.sweeps.plan import (
 )
 
 log = logging.getLogger(__name__)
-
-JOB_ATTR = "job"  # a trial's user attribute: the job (sweep subdirectory) that runs it
-INTERRUPTED_ATTR = "interrupted"  # set on a trial that a killed sweep left running
 
 
 class SeqlabOptunaSweeper(Sweeper):
@@ -85,6 +90,7 @@ class SeqlabOptunaSweeper(Sweeper):
                 "study; every trial trains in full",
                 settings.pruner,
             )
+        extend = search_space_extender(settings.custom_search_space)
         # Compose one trial's config before any job runs: a bad key fails here, at once.
         self.validate_batch_is_legal([[*fixed, *_overrides(_first_values(space))]])
         total = _trials_wanted(settings, space) + settings.confirm_top_k * settings.confirm_seeds
@@ -107,7 +113,7 @@ class SeqlabOptunaSweeper(Sweeper):
                 settings.n_jobs,
             )
         log.info("study %s: %d trial(s) to run, %d at a time", study.study_name, todo, workers)
-        run = _TrialRunner(study, space, fixed, self, settings, todo)
+        run = _TrialRunner(study, space, fixed, self, settings, todo, extend)
         if workers == 1:  # in this thread: signals and Ctrl-C behave as in any sweep
             run.work()
         else:
@@ -121,7 +127,11 @@ class SeqlabOptunaSweeper(Sweeper):
         confirmed = None
         if settings.confirm_top_k and run.stopped is None:
             confirmed = self._confirm(study, settings, fixed, run.next_job)
-        _write_results(study, sweep_dir, settings, run.stopped, confirmed)
+        write_results(study, sweep_dir, settings, run.stopped, confirmed)
+        if run.stopped and settings.from_return:
+            # As hydra-optuna-sweeper ends such a sweep with an error; seqlab-train says it
+            # after its report (seqlab.callbacks.hydra).
+            raise RuntimeError(f"study {study.study_name}: {run.stopped}")
         return None
 
     def _from_sweep_file(self) -> tuple[dict[str, str], dict[str, str], Any]:
@@ -129,8 +139,8 @@ class SeqlabOptunaSweeper(Sweeper):
         random or bayes file also sets the sampler, the trials and the pruner."""
         assert self.config is not None
         sweep_file = configured_sweep(self.config)
-        if sweep_file is None:
-            return {}, {}, self.config.monitor
+        if sweep_file is None:  # (a Hydra app other than seqlab's has no monitor)
+            return {}, {}, self.config.get("monitor")
         params, fixed = sweep_file.search_space()
         if (search := sweep_file.search) is not None:
             self.settings.sampler = search.sampler
@@ -147,7 +157,7 @@ class SeqlabOptunaSweeper(Sweeper):
                 self.settings.pruner_options = {search.pruner: dict(search.pruner_options)}
             else:
                 self.settings.pruner = "none"  # W&B stops no run without early_terminate
-        monitor = self.config.monitor
+        monitor = self.config.get("monitor")
         if "monitor.metric" in fixed:
             monitor = OmegaConf.create(
                 {"metric": fixed["monitor.metric"], "mode": fixed.get("monitor.mode", "min")}
@@ -168,7 +178,7 @@ class SeqlabOptunaSweeper(Sweeper):
         from seqlab.sweeps.replicates import group_jobs
 
         metric, direction = settings.objectives[0]
-        top = _top_settings(study, settings.confirm_top_k, direction)
+        top = top_settings(study, settings.confirm_top_k, direction)
         if not top:
             log.warning("study %s: no trial completed, nothing to confirm", study.study_name)
             return None
@@ -177,6 +187,8 @@ class SeqlabOptunaSweeper(Sweeper):
         # The seed is the confirmation's to set, whatever the trials had.
         kept = [o for o in fixed if o.split("=", 1)[0].lstrip("+~") != "seed"]
         batch = [[*kept, *_overrides(params), f"seed={seed}"] for params in top for seed in seeds]
+        # A conditional space (custom_search_space) gives settings different keys.
+        keys = list(dict.fromkeys(key for params in top for key in params))
         log.info(
             "confirming the best %d setting(s) with seeds %s: jobs %d-%d",
             len(top),
@@ -193,13 +205,14 @@ class SeqlabOptunaSweeper(Sweeper):
         }
         jobs = [job for job in read_jobs(sweep_dir) if job.name in names]
         mode = "min" if direction == "minimize" else "max"
-        groups = group_jobs(jobs, [*top[0], "seed"], metric, mode) or []
+        groups = group_jobs(jobs, [*keys, "seed"], metric, mode) or []
         # Each group's setting as the study gave it (numbers as numbers), by its overrides.
-        by_overrides = {tuple(_overrides(params)): params for params in top}
+        by_overrides = {frozenset(_overrides(params)): params for params in top}
         summaries = [
             {
                 "params": by_overrides.get(
-                    tuple(f"{k}={g.settings[k]}" for k in top[0]), dict(g.settings)
+                    frozenset(f"{k}={g.settings[k]}" for k in keys if g.settings[k] != ""),
+                    dict(g.settings),
                 ),
                 "n": g.best.n,
                 "mean": g.best.mean,
@@ -262,12 +275,14 @@ class _TrialRunner:
         sweeper: SeqlabOptunaSweeper,
         settings: Any,
         todo: int,
+        extend: Any,
     ) -> None:
         self.study, self.space, self.fixed = study, space, fixed
         self.sweeper, self.settings, self.todo = sweeper, settings, todo
         self.launcher = sweeper.launcher
         self.sweep_dir = Path(sweeper.config.hydra.sweep.dir)
         self.lock = threading.Lock()
+        self.extend = extend  # custom_search_space, or None
         # Jobs are numbered on from the study's last, so the sweep's directories stay 0..n-1
         # when a retried trial runs in the job directory it was interrupted in.
         jobs = [t.user_attrs.get(JOB_ATTR, t.number) for t in study.get_trials(deepcopy=False)]
@@ -282,22 +297,23 @@ class _TrialRunner:
                     return
                 self.todo -= 1
                 trial = self.study.ask(self.space)
+                if self.extend is not None:  # suggests more of trial.params
+                    self.extend(self.sweeper.config, trial)
                 job = trial.user_attrs.get(JOB_ATTR)
                 if job is None:
                     job, self.next_job = self.next_job, self.next_job + 1
                     trial.set_user_attr(JOB_ATTR, job)
-            overrides = [
-                *self.fixed,
-                *_overrides(trial.params),
-                f"{TRIAL_PREFIX}number={trial.number}",
-                f"{TRIAL_PREFIX}study={override_text(self.study.study_name)}",
-                f"{TRIAL_PREFIX}sweep_dir={override_text(str(self.sweep_dir.resolve()))}",
-            ]
+            overrides = [*self.fixed, *_overrides(trial.params)]
+            if not self.settings.from_return:  # seqlab's jobs report to their trial
+                overrides += [
+                    f"{TRIAL_PREFIX}number={trial.number}",
+                    f"{TRIAL_PREFIX}study={override_text(self.study.study_name)}",
+                    f"{TRIAL_PREFIX}sweep_dir={override_text(str(self.sweep_dir.resolve()))}",
+                ]
             try:
                 [result] = self.launcher.launch([overrides], initial_job_idx=job)
-                result.return_value  # noqa: B018 (raises what the job raised)
-                self._tell(trial, self._run_dir(result, overrides, job))
-            except Exception as e:  # a launcher failure ends the study
+                self._tell(trial, job, result, self._run_dir(result, overrides, job))
+            except Exception as e:  # the launcher failed to run the job: the study ends
                 # (An interrupt leaves the trial running: resume= retries it.)
                 with self.lock:
                     if self.study._storage.get_trial(trial._trial_id).state.name == "RUNNING":
@@ -328,26 +344,18 @@ class _TrialRunner:
         log.warning("study %s: %s", self.study.study_name, self.stopped)
         return True
 
-    def _tell(self, trial: Any, run_dir: Path) -> None:
-        from seqlab.names import INTERRUPTED
-        from seqlab.rundir import read_metrics
-        from seqlab.search import objective_values, outcome
-
-        metrics = read_metrics(run_dir)
-        if metrics.get("status") == INTERRUPTED:  # e.g. its SLURM job was cancelled
+    def _tell(self, trial: Any, job: int, result: Any, run_dir: Path) -> None:
+        """Tell the study how the trial's job ended. A task that raised is a failed trial,
+        counted against max_failure_rate, whatever app it is."""
+        if (error := job_error(result)) is not None:
+            log.warning("trial %d (job %d) failed: %s", trial.number, job, error)
+        if self.settings.from_return:
+            state, value = ("FAIL", None) if error else returned_outcome(result, self.settings)
+        else:
+            state, value = metrics_outcome(run_dir, self.settings)
+        if state == "INTERRUPTED":
             log.warning("trial %d was interrupted: resume= retries it", trial.number)
             return  # left running, as a killed sweep leaves it
-        state, value = outcome(metrics)
-        if state == "COMPLETE" and self.settings.multi_objective:
-            value = objective_values(metrics, self.settings.metric_names)
-            if value is None:
-                log.warning(
-                    "trial %d (%s): %s not all recorded in metrics.json: failed",
-                    trial.number,
-                    run_dir,
-                    ", ".join(self.settings.metric_names),
-                )
-                state = "FAIL"
         with self.lock:
             trial.set_user_attr("status", state.lower())
             _tell(self.study, trial, value, state)
@@ -408,20 +416,6 @@ def _finished(study: Any) -> list:
     return [t for t in trials if not t.user_attrs.get(INTERRUPTED_ATTR)]
 
 
-def _top_settings(study: Any, k: int, direction: str) -> list[dict]:
-    """The params of the best `k` distinct settings among the completed trials, best
-    first."""
-    done = study.get_trials(deepcopy=False, states=(_state("COMPLETE"),))
-    ranked = sorted(done, key=lambda t: t.value if direction == "minimize" else -t.value)
-    top: list[dict] = []
-    for trial in ranked:
-        if trial.params not in top:
-            top.append(dict(trial.params))
-        if len(top) == k:
-            break
-    return top
-
-
 def _first_values(space: dict) -> dict:
     """A value from each distribution, to compose one trial's config with."""
     from optuna.distributions import CategoricalDistribution
@@ -436,57 +430,6 @@ def _overrides(params: dict) -> list[str]:
     """A trial's params as overrides; a string quoted unless Hydra reads it back as the
     same string (a choice "001" stays a string, as the study sampled it)."""
     return [f"{k}={override_text(v) if isinstance(v, str) else v}" for k, v in params.items()]
-
-
-def _write_results(
-    study: Any,
-    sweep_dir: Path,
-    settings: Any,
-    stopped: str | None,
-    confirmed: dict[str, Any] | None = None,
-) -> None:
-    """optimization_results.yaml: the best trial's settings and value (as Hydra's own
-    Optuna sweeper wrote it), or for several objectives the Pareto front; why the study
-    stopped early, if it did; the confirmation stage's result, if it ran; and a line in
-    the log."""
-    objectives = {metric: d for metric, d in settings.objectives}
-    results: dict[str, Any] = {"name": "optuna", "objectives": objectives}
-    if stopped:
-        results["stopped"] = stopped
-    if settings.multi_objective:
-        front = sorted(study.best_trials, key=lambda t: t.number)
-        results["pareto_front"] = [
-            {
-                "trial": t.number,
-                "job": t.user_attrs.get(JOB_ATTR),
-                "params": t.params,
-                "values": dict(zip(settings.metric_names, t.values, strict=True)),
-            }
-            for t in front
-        ]
-        if not front:
-            log.warning("study %s: no trial completed", study.study_name)
-        else:
-            log.info("study %s: %d trial(s) on the Pareto front", study.study_name, len(front))
-    else:
-        try:
-            best = study.best_trial
-        except ValueError:  # no trial completed
-            best = None
-            log.warning("study %s: no trial completed", study.study_name)
-        if best is not None:
-            results.update(best_params=best.params, best_value=best.value)
-            results["best_trial"] = {"trial": best.number, "job": best.user_attrs.get(JOB_ATTR)}
-            log.info(
-                "best trial %d (job %s): %s = %s",
-                best.number,
-                best.user_attrs.get(JOB_ATTR),
-                best.params,
-                best.value,
-            )
-    if confirmed is not None:
-        results["confirmed"] = confirmed
-    write_text_atomic(sweep_dir / RESULTS_FILE, OmegaConf.to_yaml(results))
 
 
 def _show_plan(
