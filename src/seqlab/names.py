@@ -65,6 +65,24 @@ def scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
 
 TRAIN_LOSS, VAL_LOSS = metric(TRAIN, LOSS), metric(VAL, LOSS)
 
+# The values a metric can take, by its name's last part, for intervals that stay inside
+# them (seqlab.sweeps.stats): errors and losses are never negative, accuracies are shares.
+POSITIVE = ("loss", "mse", "mae", "rmse", "nll", "perplexity", "wall_s", "parameters")
+SHARES = ("acc", "accuracy", "f1", "precision", "recall")
+UNBOUNDED = (-float("inf"), float("inf"))
+
+
+def metric_range(name: str) -> tuple[float, float]:
+    """(lowest, highest) value of a metric: `val/mse` and `best train/loss` (0, inf),
+    `test/acc` and `val/acc_by_tag/NOUN` (0, 1); any other (-inf, inf)."""
+    parts = name.split(" ")[-1].split("/")
+    if ACC_BY_TAG in parts or parts[-1] in SHARES:
+        return (0.0, 1.0)
+    if parts[-1] in POSITIVE:
+        return (0.0, float("inf"))
+    return UNBOUNDED
+
+
 # TensorBoard's tags. Its Time Series page groups cards by a tag's first part, orders the
 # groups by name and opens the first two: the learning curves (`train/...`, `val/...`) must
 # come first. A run's single values at its end (its best and final values, its test

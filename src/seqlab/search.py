@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.config import ConfigError
+from seqlab.journal import repair_journal
 
 STUDY_FILE = "optuna.journal"  # in the sweep directory; optuna-dashboard opens it
 RESULTS_FILE = "optimization_results.yaml"  # the best trial, or the Pareto front
@@ -115,7 +116,14 @@ class SearchSettings:
         for key, value in (("top_k", top_k), ("seeds", seeds)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{name}.confirm.{key}={value}: allowed: a whole number >= 0")
-        if (top_k == 0) != (seeds == 0) or seeds == 1:
+        if (confirm.get("race") or {}).get("min_seeds"):  # checked by seqlab.tuning.race
+            if seeds or top_k < 2:
+                raise ConfigError(
+                    f"{name}.confirm.race races the top_k settings over seeds: give "
+                    f"{name}.confirm.top_k >= 2 and leave {name}.confirm.seeds at 0 "
+                    f"(top_k={top_k}, seeds={seeds})"
+                )
+        elif (top_k == 0) != (seeds == 0) or seeds == 1:
             raise ConfigError(
                 f"{name}.confirm.top_k={top_k} and {name}.confirm.seeds={seeds}: give both "
                 "(top_k >= 1 settings, seeds >= 2 each, for an interval), or neither"
@@ -351,7 +359,7 @@ def create_study(settings: SearchSettings, sweeper: Any, space: dict, sweep_dir:
     settings are kept in the study, for the jobs (`open_trial`)."""
     import optuna
 
-    repair_journal(sweep_dir / STUDY_FILE)
+    repair_journal(sweep_dir / STUDY_FILE)  # seqlab.journal
     seed = sweeper.get("seed")
     sampler = _sampler(settings, sweeper, space, seed)
     pruner_options = _options(sweeper, "pruner", settings.pruner, PRUNERS)
@@ -407,60 +415,6 @@ def _sampler(settings: SearchSettings, sweeper: Any, space: dict, seed: int | No
         raise ConfigError(f"hydra.sweeper.sampler={settings.sampler}: {e}") from e
     except TypeError as e:
         raise ConfigError(f"hydra.sweeper.sampler_options: {e}") from e
-
-
-def _parses(line: bytes) -> bool:
-    import json
-
-    try:
-        json.loads(line)
-    except ValueError:
-        return False
-    return True
-
-
-def repair_journal(path: Path) -> bool:
-    """Cut a study's journal back to its last complete record, if a kill tore the last one.
-
-    The journal is one JSON record per line. Optuna skips a torn last line when it reads,
-    but appends the next record right after it, fusing the two into a line no reader can
-    parse. So before a resumed study writes, an incomplete last record is cut off, after a
-    copy of the whole file is kept beside it (`optuna.journal.torn-<time>`). Whether it
-    cut anything. Run by the sweep's driver, which holds the sweep's lock.
-    """
-    import logging
-    import shutil
-    import time
-
-    if not path.is_file():
-        return False
-    data = path.read_bytes()
-    if not data or (data.endswith(b"\n") and _parses(data[data.rfind(b"\n", 0, -1) + 1 :])):
-        return False
-    end = data.rfind(b"\n", 0, len(data) - 1) + 1  # where the torn last line starts
-    if end and not _parses(data[data.rfind(b"\n", 0, end - 1) + 1 : end]):
-        raise ConfigError(
-            f"{path}: damaged before its last record (not a kill's torn write); "
-            "left as it is: repair or remove it by hand"
-        )
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    backup = next(
-        candidate
-        for n in range(1000)
-        if not (
-            candidate := path.with_name(f"{path.name}.torn-{stamp}{f'-{n}' if n else ''}")
-        ).exists()
-    )
-    shutil.copy2(path, backup)
-    with path.open("r+b") as f:
-        f.truncate(end)
-    logging.getLogger(__name__).info(
-        "%s: cut a torn last record (%d bytes) off; the whole file is kept as %s",
-        path,
-        len(data) - end,
-        backup.name,
-    )
-    return True
 
 
 def _options(sweeper: Any, kind: str, name: str, table: dict[str, str]) -> dict[str, Any]:

@@ -413,3 +413,40 @@ def test_the_best_settings_are_confirmed_over_fresh_seeds(cli_cwd):
     assert confirmation.lstrip().startswith("## Confirmed over seeds: the best 2 setting(s)")
     assert f"mean {confirmed['best_mean']:.4g} [{low:.4g}, {high:.4g}]" in summary
     assert "## The study's trials" in summary and "12 jobs" not in summary
+
+
+@pytest.mark.slow  # make test-faults: a study and a race of its best settings
+def test_the_best_settings_can_be_confirmed_by_a_race(cli_cwd):
+    """3 trials, then a race of the best 2 over fresh seeds, 2 to 4 each: ordinary jobs
+    numbered after the trials', race.json and `confirmed` agree, and summary.md shows the
+    race after the confirmation."""
+    confirm = [
+        "hydra.sweeper.confirm.top_k=2",
+        "hydra.sweeper.confirm.seeds=0",
+        "hydra.sweeper.confirm.race.min_seeds=2",
+        "hydra.sweeper.confirm.race.max_seeds=4",
+    ]
+    args = [*SEARCH, "hydra.sweeper.n_trials=3", "hydra.sweeper.pruner=none", *confirm]
+    result = run_cli(["seqlab-train", *args], cli_cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_sweep(cli_cwd)
+    assert len(load(sweep).trials) == 3
+    confirmed = yaml.safe_load((sweep / "optimization_results.yaml").read_text())["confirmed"]
+    race = json.loads((sweep / "race.json").read_text())
+    jobs = [job for e in race["entrants"] for job in e["jobs"]]
+    assert sorted(jobs, key=int) == [str(n) for n in range(3, 3 + race["jobs"])]
+    assert sorted(confirmed["jobs"], key=int) == sorted(jobs, key=int)
+    trials_seed = yaml.safe_load((sweep / "0" / ".hydra" / "config.yaml").read_text())["seed"]
+    for e in race["entrants"]:
+        assert e["seeds"] == list(range(trials_seed + 1, trials_seed + 1 + len(e["seeds"])))
+        assert 2 <= len(e["seeds"]) <= 4
+        for job, seed in zip(e["jobs"], e["seeds"], strict=True):
+            config = yaml.safe_load((sweep / job / ".hydra" / "config.yaml").read_text())
+            assert config["seed"] == seed
+    assert confirmed["race"]["result"] == race["result"] in ("winner", "tied")
+    if race["result"] == "winner":
+        winner = next(s for s in confirmed["settings"] if s["state"] == "winner")
+        assert confirmed["best_params"] == winner["params"] and not confirmed["tied"]
+    summary = (sweep / "summary.md").read_text()
+    assert summary.index("## Confirmed over seeds") < summary.index("## Race: ")
+    assert summary.index("## Race: ") < summary.index("## The study's trials")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seqlab.config import ConfigError
-from seqlab.search import repair_journal
+from seqlab.journal import repair_journal
 
 RECORDS = b'{"op_code": 0, "worker_id": "a"}\n{"op_code": 4, "worker_id": "a"}\n'
 

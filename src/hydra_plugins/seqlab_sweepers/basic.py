@@ -147,9 +147,18 @@ class SeqlabBasicSweeper(BasicSweeper):
     sweep directory before the first job (seqlab.sweeps.plan).
     """
 
-    def __init__(self, max_batch_size: int | None = None, params: Any = None, **unknown: Any):
+    def __init__(
+        self,
+        max_batch_size: int | None = None,
+        params: Any = None,
+        race: Any = None,
+        **unknown: Any,
+    ):
+        from seqlab.tuning.race import RaceSettings
+
         check_keys(SeqlabBasicSweeperConf, unknown)
         super().__init__(max_batch_size=max_batch_size, params=params)
+        self.race = RaceSettings.from_config(race, "hydra.sweeper.race")
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
@@ -167,7 +176,10 @@ class SeqlabBasicSweeper(BasicSweeper):
         if sweep_file is not None and sweep_file.search is not None:
             return self._search(arguments)
         jobs = self.jobs(arguments, sweep_file)
-        return self._run(jobs, sweep_file.where if sweep_file else "the command line")
+        source = sweep_file.where if sweep_file else "the command line"
+        if self.race is not None:
+            return self._race(jobs, source)
+        return self._run(jobs, source)
 
     def jobs(self, arguments: list[str], sweep_file: SweepFile | None) -> list[list[str]]:
         """Every job's overrides: the command line's grid (Hydra's own split), times the
@@ -216,6 +228,61 @@ class SeqlabBasicSweeper(BasicSweeper):
                 _ = r.return_value  # raises where the job raised, as Hydra's sweeper does
             initial_job_idx += len(batch)
             returns.append(results)
+        return returns
+
+    def _race(self, settings: list[list[str]], source: str) -> list[Sequence[JobReturn]]:
+        """The grid's settings raced over seeds (hydra.sweeper.race; racing.py): rounds of
+        jobs, each launched as a batch, until the race is decided or can go no further."""
+        from hydra_plugins.seqlab_sweepers.racing import check_no_seed, check_resumed_race, run_race
+        from seqlab.names import metric_range, recorded_name
+        from seqlab.sweeps.layout import job_dir
+        from seqlab.sweeps.plan import launcher_slots, planning, write_plan
+        from seqlab.tuning.race import Race
+
+        assert self.config is not None and self.launcher is not None and self.race is not None
+        assert self.hydra_context is not None
+        check_no_seed(settings)
+        metric = recorded_name(str(self.config.monitor.metric))
+        race = Race.start(
+            self.race, settings, metric, str(self.config.monitor.mode), metric_range(metric)
+        )
+        most = (
+            race.jobs_at_max
+            if self.race.budget is None
+            else min(self.race.budget, race.jobs_at_max)
+        )
+        race.first_round()  # a budget too small for it fails here, before any job
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        if self.config.get(RESUME):
+            check_resumed_race(sweep_dir, race)
+        if planning():
+            self.validate_batch_is_legal([[*s, "seed=1"] for s in settings])
+            print(
+                f"Plan: a race of {len(settings)} settings from {source}, "
+                f"{self.race.min_seeds} to {self.race.max_seeds} seeds each: "
+                f"{len(settings) * self.race.min_seeds} to {most} jobs",
+                flush=True,
+            )
+            return []
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        slots = launcher_slots(self.config, most).count
+        write_plan(sweep_dir, None, most, slots, f"a race of the settings of {source}")
+        returns: list[Sequence[JobReturn]] = []
+
+        def launch(batch: list[list[str]], first: int) -> Sequence[JobReturn]:
+            self.validate_batch_is_legal(batch)
+            results = self.launcher.launch(batch, initial_job_idx=first)
+            returns.append(results)
+            return results
+
+        def run_dir(result: JobReturn, overrides: list[str], num: int) -> Path:
+            if result.hydra_cfg is not None:
+                return Path(result.hydra_cfg.hydra.runtime.output_dir)
+            assert self.hydra_context is not None and self.config is not None
+            return job_dir(self.hydra_context.config_loader, self.config, overrides, num)
+
+        run_race(race, sweep_dir, launch, run_dir)
         return returns
 
     def _show_plan(self, jobs: list[list[str]], source: str) -> None:

@@ -12,6 +12,20 @@ from hydra.core.config_store import ConfigStore
 
 
 @dataclass
+class RaceConf:
+    """Race the settings over seeds (seqlab.tuning.race, docs/search.md): each starts with
+    `min_seeds` seeds, and only those whose interval still overlaps the leader's get more,
+    up to `max_seeds`, within `budget` jobs in all (None: no limit but max_seeds). Seeds
+    are first_seed, first_seed + 1, ...; min_seeds 0: no race."""
+
+    min_seeds: int = 0
+    max_seeds: int = 10
+    budget: int | None = None
+    # None: 1 in a grid; in a search's confirmation, fresh seeds (the config's seed + 1).
+    first_seed: int | None = None
+
+
+@dataclass
 class SeqlabBasicSweeperConf:
     """Hydra's basic sweeper's settings (hydra._internal.core_plugins.basic_sweeper)."""
 
@@ -20,16 +34,20 @@ class SeqlabBasicSweeperConf:
     # {key: values}, as on the command line. (An empty dict, not None: OmegaConf cannot
     # merge a dict given on the command line into a None.)
     params: dict[str, str] | None = field(default_factory=dict)
+    race: RaceConf = field(default_factory=RaceConf)
 
 
 @dataclass
 class ConfirmConf:
-    """After the trials, re-run the best `top_k` settings with `seeds` fresh seeds each, as
-    ordinary jobs of the sweep: the winner is the setting with the best mean over them.
-    0 and 0: no confirmation."""
+    """After the trials, re-run the best `top_k` settings with `seeds` fresh seeds each, or
+    race them (`race`), as ordinary jobs of the sweep: the winner is the setting with the
+    best mean over them. 0 and 0: no confirmation."""
 
     top_k: int = 0
     seeds: int = 0
+    # Or race the top_k settings over fresh seeds (the config's seed + 1, + 2, ...) in place
+    # of giving each `seeds` seeds.
+    race: RaceConf = field(default_factory=RaceConf)
 
 
 @dataclass

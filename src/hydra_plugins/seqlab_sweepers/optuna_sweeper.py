@@ -32,7 +32,12 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.seqlab_sweepers.config import SeqlabOptunaSweeperConf, check_keys
-from hydra_plugins.seqlab_sweepers.study_results import top_settings, write_results
+from hydra_plugins.seqlab_sweepers.racing import confirm_by_race
+from hydra_plugins.seqlab_sweepers.study_results import (
+    best_of_confirmed,
+    top_settings,
+    write_results,
+)
 from hydra_plugins.seqlab_sweepers.trials import (
     INTERRUPTED_ATTR,
     JOB_ATTR,
@@ -52,6 +57,7 @@ from seqlab.sweeps.plan import (
     slot_lines,
     write_plan,
 )
+from seqlab.tuning.race import RaceSettings
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +69,7 @@ class SeqlabOptunaSweeper(Sweeper):
         check_keys(SeqlabOptunaSweeperConf, settings)
         self.settings = OmegaConf.create(settings)
         self.config: DictConfig | None = None
+        self.race: RaceSettings | None = None  # confirm.race
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
@@ -91,9 +98,15 @@ class SeqlabOptunaSweeper(Sweeper):
                 settings.pruner,
             )
         extend = search_space_extender(settings.custom_search_space)
+        self.race = RaceSettings.from_config(
+            self.settings.confirm.get("race"),
+            "hydra.sweeper.confirm.race",
+            first_seed=int(self.config.get("seed") or 0) + 1,
+        )
         # Compose one trial's config before any job runs: a bad key fails here, at once.
         self.validate_batch_is_legal([[*fixed, *_overrides(_first_values(space))]])
-        total = _trials_wanted(settings, space) + settings.confirm_top_k * settings.confirm_seeds
+        seeds_each = self.race.max_seeds if self.race else settings.confirm_seeds
+        total = _trials_wanted(settings, space) + settings.confirm_top_k * seeds_each
         if planning():
             _show_plan(self.config, settings, space, fixed, total)
             return None
@@ -186,6 +199,10 @@ class SeqlabOptunaSweeper(Sweeper):
         seeds = [base + i for i in range(1, settings.confirm_seeds + 1)]
         # The seed is the confirmation's to set, whatever the trials had.
         kept = [o for o in fixed if o.split("=", 1)[0].lstrip("+~") != "seed"]
+        if self.race is not None:
+            return confirm_by_race(
+                self, self.race, [_overrides(params) for params in top], top, kept, first_job
+            )
         batch = [[*kept, *_overrides(params), f"seed={seed}"] for params in top for seed in seeds]
         # A conditional space (custom_search_space) gives settings different keys.
         keys = list(dict.fromkeys(key for params in top for key in params))
@@ -231,13 +248,7 @@ class SeqlabOptunaSweeper(Sweeper):
         }
         if best is not None:
             tied = [s["params"] for s in summaries[1:] if s["rank"] == "tied"]
-            confirmed.update(
-                best_params=best["params"],
-                best_mean=best["mean"],
-                best_interval=best["interval"],
-                tied=bool(tied),
-                tied_with=tied,
-            )
+            confirmed.update(best_of_confirmed(best, tied))
             log.info(
                 "confirmed best: %s, mean %s = %s over %d seeds%s",
                 best["params"],

@@ -87,3 +87,15 @@ def write_results(
     if confirmed is not None:
         results["confirmed"] = confirmed
     write_text_atomic(sweep_dir / RESULTS_FILE, OmegaConf.to_yaml(results))
+
+
+def best_of_confirmed(best: dict[str, Any], tied: list[dict[str, Any]]) -> dict[str, Any]:
+    """`confirmed`'s verdict: the best setting's params, mean and interval (a summary of
+    `confirmed.settings`), and the params of the settings tied with it."""
+    return {
+        "best_params": best["params"],
+        "best_mean": best["mean"],
+        "best_interval": best["interval"],
+        "tied": bool(tied),
+        "tied_with": tied,
+    }

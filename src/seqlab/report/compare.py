@@ -17,7 +17,7 @@ from pathlib import Path
 
 from seqlab.config import ConfigError
 from seqlab.files import write_text_atomic
-from seqlab.names import COMPLETED, TRIAL_PREFIX
+from seqlab.names import COMPLETED, TRIAL_PREFIX, metric_range
 from seqlab.provenance import code_label
 from seqlab.render.tables import markdown_table
 from seqlab.sweeps.jobs import LEVEL, REPLICATE_KEYS, Job, monitor_of, read_jobs, swept_axes
@@ -97,7 +97,7 @@ def _by_setting(jobs: list[Job], axes: list[str], metric: str) -> dict[Setting, 
         values.setdefault(setting, [])
         if job.status == COMPLETED:
             values[setting].append(job.best(metric))
-    return {setting: summarise(v, LEVEL) for setting, v in values.items()}
+    return {setting: summarise(v, LEVEL, metric_range(metric)) for setting, v in values.items()}
 
 
 def _row(setting: Setting, a: Summary, b: Summary, mode: str) -> dict[str, object]:

@@ -3,13 +3,12 @@ replicates each setting's mean learning curve in its 95% band."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from seqlab.render.plots import new_figure, publish
-from seqlab.sweeps.curves import Curve
+from seqlab.sweeps.curves import Curve, band_limits
 from seqlab.sweeps.jobs import LEVEL, best_column, override_value, value_order
 
 Lines = dict[str, dict[Any, float]]  # label -> {x: best value}
@@ -72,11 +71,7 @@ def plot_curves(sweep_dir: Path, curves: dict[str, dict[str, Curve]], metric: st
     lines = {label: run[metric] for label, run in curves.items() if run.get(metric)}
     if not lines:
         return None
-    means = [s.mean for curve in lines.values() for _, s in curve if s.n > 0]
-    # A log axis where the means span more than a decade; a band's lower bound at or below
-    # zero (few replicates, a wide interval) is then drawn down to the axis' floor.
-    log = min(means) > 0 and max(means) / min(means) > 10
-    floor = min(means) / 10 if log else -math.inf
+    log, floor, ceiling = band_limits([s.mean for c in lines.values() for _, s in c if s.n > 0])
     fig, ax = new_figure((6.5, 4.5))
     for label, curve in sorted(lines.items(), key=lambda kv: _sort_key(kv[0])):
         points = [(e, s) for e, s in curve if s.n > 0]
@@ -89,7 +84,7 @@ def plot_curves(sweep_dir: Path, curves: dict[str, dict[str, Curve]], metric: st
         ax.fill_between(
             [e for e, _ in banded],
             [max(s.low, floor) for _, s in banded],
-            [s.high for _, s in banded],
+            [min(s.high, ceiling) for _, s in banded],
             color=line.get_color(),
             alpha=0.2,
             linewidth=0,

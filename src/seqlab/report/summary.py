@@ -17,10 +17,11 @@ from typing import Any
 
 from seqlab.files import remove_temporaries, write_text_atomic
 from seqlab.locking import DirectoryInUse, acquire, release
-from seqlab.names import COMPLETED, FAILED, TRAIN_LOSS, UNREADABLE
+from seqlab.names import COMPLETED, FAILED, TRAIN_LOSS, UNREADABLE, metric_range
 from seqlab.provenance import code_label
 from seqlab.render.tables import markdown_table, write_csv
 from seqlab.report.plots import plot_axes, plot_curves, plot_groups
+from seqlab.report.race_section import race_markdown
 from seqlab.report.tensorboard_view import VIEW_DIR, setting_label, write_view
 from seqlab.search import read_results
 from seqlab.sweeps.curves import averaged_jobs, mean_curves
@@ -35,6 +36,9 @@ from seqlab.sweeps.jobs import (
     swept_axes,
 )
 from seqlab.sweeps.replicates import Group, group_jobs, group_rows
+from seqlab.sweeps.stats import interval_kind
+from seqlab.tuning.importance import EVALUATOR, importance_rows
+from seqlab.tuning.race import read_race
 
 SUMMARY_CSV, SUMMARY_MD, GROUPS_CSV = "summary.csv", "summary.md", "groups.csv"
 
@@ -123,7 +127,8 @@ def _summary_header(
         text.append(
             f"{len(grouped)} settings, each run by its replicates; ranked by the mean of their "
             f"best `{metric}` ({mode}imised), best first. `tied`: the setting's "
-            f"{LEVEL:.0%} interval (Student t) overlaps the best's."
+            f"{LEVEL:.0%} interval ({interval_kind(metric_range(metric))}) overlaps the "
+            "best's."
         )
     fixed = {k: v for k, v in jobs[0].overrides.items() if k not in axes} if jobs else {}
     if fixed:
@@ -182,6 +187,27 @@ def pareto_markdown(results: dict[str, Any]) -> str:
     text = ["", f"## Pareto front: {len(rows)} trial(s)", ""]
     text.append(f"No other trial is better on every objective: {goals}.")
     return "\n".join([*text, "", markdown_table(rows, list(rows[0])) if rows else "", ""])
+
+
+def importance_markdown(
+    jobs: list[Job], axes: list[str], metric: str, mode: str, replicate_keys: Sequence[str]
+) -> str:
+    """The section "What mattered": each swept key's share of the monitored value's
+    variation (seqlab.tuning.importance); "" for a sweep with fewer than two swept keys."""
+    rows = importance_rows(jobs, axes, metric, mode, replicate_keys)
+    if not rows:
+        return ""
+    done = sum(1 for job in jobs if job.status == COMPLETED)
+    text = [
+        "",
+        "## What mattered",
+        "",
+        f"How much each swept key explains of the best `{metric}` over the {done} completed "
+        f"jobs: Optuna's {EVALUATOR} importance (each key's values among the best 10% of the "
+        "jobs against all of them), as shares of 1.",
+    ]
+    shown = [{**row, "importance": round(row["importance"], 3)} for row in rows]
+    return "\n".join([*text, "", markdown_table(shown, list(shown[0])), ""])
 
 
 def mixed_code_warning(jobs: list[Job]) -> str | None:
@@ -261,18 +287,23 @@ def _write_report(
         write_csv(sweep_dir / GROUPS_CSV, grouped, digits=6)
     markdown = summary_markdown(sweep_dir, jobs, rows, axes, metric, mode, grouped)
     replicated = groups
-    if confirming:  # after the title line
+    race = race_markdown(read_race(sweep_dir))
+    title, _, rest = markdown.partition("\n")
+    if confirming:  # after the title line, with its race if it was one
         replicated = group_jobs(confirming, swept_axes(confirming), metric, mode, replicate_keys)
         section = confirmation_markdown(confirmed, replicated or [], len(confirming), metric, mode)
-        title, _, rest = markdown.partition("\n")
-        markdown = f"{title}\n{section}\n## The study's trials\n{rest}"
+        markdown = f"{title}\n{section}{race}\n## The study's trials\n{rest}"
+    elif race:  # a grid's race
+        markdown = f"{title}\n{race}\n## Every setting's seeds\n{rest}"
     curve_plots = _plot_curves(sweep_dir, replicated, metric) if plots and replicated else []
     if curve_plots:
         links = ", ".join(f"[{p.name}]({p.name})" for p in curve_plots)
         markdown += f"\nEach setting's mean learning curve, {LEVEL:.0%} interval shaded: {links}.\n"
     markdown += pareto_markdown(results)
+    mattered = importance_markdown(every_job, every_axis, metric, mode, replicate_keys)
+    markdown += mattered
     write_text_atomic(sweep_dir / SUMMARY_MD, markdown)
-    write_view(sweep_dir, every_job, every_axis, metric, replicated)
+    write_view(sweep_dir, every_job, every_axis, metric, replicated, notes=mattered)
     if plots and groups:
         plot_groups(sweep_dir, groups, [a for a in axes if a not in replicate_keys], metric)
     elif plots:

@@ -36,6 +36,8 @@ from seqlab.sweeps.replicates import Group, stage_metrics
 VIEW_DIR = "tensorboard"  # in the sweep directory
 EXPERIMENT_SUFFIX = ".seqlab-hparams"
 MEAN_SUFFIX = ".seqlab-mean"
+NOTES_SUFFIX = ".seqlab-notes"
+NOTES_RUN = "~sweep"  # the view's run that holds the report's notes (Text tab)
 MEAN_RUN = re.compile(r" \(mean of \d+\)$")  # a mean run's name ends so
 
 
@@ -80,10 +82,12 @@ def write_view(
     axes: list[str],
     metric: str,
     groups: Sequence[Group] | None = None,
+    notes: str = "",
 ) -> None:
     """`<sweep>/tensorboard/`: the jobs' TensorBoard runs named by their swept values; for
-    `groups` (settings with replicates), their mean runs and the Custom Scalars layout; and
-    the HParams columns: swept keys, then best, final and test values (`write_experiment`)."""
+    `groups` (settings with replicates), their mean runs and the Custom Scalars layout; the
+    HParams columns: swept keys, then best, final and test values (`write_experiment`);
+    and `notes` (Markdown: what mattered) in the Text tab, as the run `~sweep`."""
     with_logs = [job for job in jobs if (sweep_dir / job.name / VIEW_DIR).is_dir()]
     if not with_logs:
         return  # no job logged to TensorBoard (e.g. logger=csv)
@@ -95,6 +99,7 @@ def write_view(
     metrics = [(result_tag(name), name) for name in shown]
     home = sweep_dir / with_logs[0].name / VIEW_DIR
     write_experiment(home, jobs, axes, metrics)
+    write_notes(directory / NOTES_RUN, notes)
     # An older report's experiment elsewhere (the view's top, another job) would compete.
     for other in [directory, *(sweep_dir / job.name / VIEW_DIR for job in with_logs[1:])]:
         for file in other.glob(f"events.out.tfevents.*{EXPERIMENT_SUFFIX}"):
@@ -199,6 +204,31 @@ def _layout_event(tags: Sequence[str]) -> Any:
         tag=metadata.CONFIG_SUMMARY_TAG, metadata=metadata.create_summary_metadata(), tensor=tensor
     )
     return Event(wall_time=time.time(), step=0, summary=Summary(value=[value]))
+
+
+def write_notes(run: Path, markdown: str) -> None:
+    """The report's notes as a text summary (TensorBoard's Text tab renders Markdown
+    tables) in the run directory `run`; no notes, no run."""
+    from tensorboard.compat.proto import tensor_pb2, tensor_shape_pb2, types_pb2
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.plugins.text import metadata
+
+    if not markdown.strip():
+        for file in run.glob(f"events.out.tfevents.*{NOTES_SUFFIX}"):
+            file.unlink(missing_ok=True)
+        return
+    title, _, body = markdown.strip().removeprefix("## ").partition("\n")
+    tensor = tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_STRING,
+        tensor_shape=tensor_shape_pb2.TensorShapeProto(),
+        string_val=[body.strip().encode()],
+    )
+    value = Summary.Value(
+        tag=title, metadata=metadata.create_summary_metadata(title, ""), tensor=tensor
+    )
+    event = Event(wall_time=time.time(), step=0, summary=Summary(value=[value]))
+    _write_events(run, [event], NOTES_SUFFIX)
 
 
 def link_runs(sweep_dir: Path, labels: dict[str, str]) -> Path:

@@ -7,6 +7,7 @@ at any depth, as a `Runs` collection; `seqlab.train` returns a `Run` and `seqlab
     runs.table()        one row per run: status, config by dotted key, best/final/test values
     runs.curves()       learning curves, long format: run, epoch, metric, value
     runs.groups()       seeds averaged: mean, std, 95% interval, n, ranks (as the report)
+    runs.importance()   what mattered: each swept key's share, by Optuna's PED-ANOVA
     runs.where(model__hidden_dim=64, status="completed")    a filtered Runs
     runs.paper_table(format="latex")                        mean ± interval, best in bold
     runs.plot()         a matplotlib Figure of the learning curves
@@ -125,6 +126,21 @@ class Runs:
         if isinstance(by, str):
             by = [by]
         return groups(self._entries, by, metric, replicate_keys)
+
+    def importance(
+        self,
+        by: Sequence[str] | str | None = None,
+        metric: str | None = None,
+        replicate_keys: Sequence[str] = REPLICATE_KEYS,
+    ) -> Any:
+        """What mattered (a DataFrame): how much of the monitored value each swept key (or
+        each key of `by`) explains over the completed runs, as shares of 1, most important
+        first; the report's own table (Optuna's PED-ANOVA importance)."""
+        from seqlab.results.frames import importance
+
+        if isinstance(by, str):
+            by = [by]
+        return importance(self._entries, by, metric, replicate_keys)
 
     def paper_table(
         self,

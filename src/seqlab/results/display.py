@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from seqlab.results.records import RunEntry
-from seqlab.sweeps.curves import averaged_jobs, mean_curves
+from seqlab.sweeps.curves import averaged_jobs, band_limits, mean_curves
 from seqlab.sweeps.jobs import LEVEL, Job, best_first
 
 MAX_LINES = 12  # lines a figure draws at most: the best runs or settings
@@ -39,6 +39,8 @@ def curve_figure(
     fig, ax = plt.subplots(figsize=size)
     plt.close(fig)  # handed back, not shown by pyplot: a notebook shows it once
     lows: list[float] = []
+    # (colour, epochs, curve): drawn once the limits of every line are known
+    bands: list[tuple[Any, list[int], Any]] = []
     if groups is None:
         for entry in best_first_runs(entries)[:lines]:
             points = [(r["epoch"], r[metric]) for r in entry.history() if _finite(r.get(metric))]
@@ -54,12 +56,14 @@ def curve_figure(
             epochs = [epoch for epoch, _ in curve]
             means = [s.mean for _, s in curve]
             (line,) = ax.plot(epochs, means, label=f"{label} (n={len(jobs)})", lw=1.5)
-            low = [s.low if math.isfinite(s.low) else s.mean for _, s in curve]
-            high = [s.high if math.isfinite(s.high) else s.mean for _, s in curve]
-            ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2, lw=0)
+            bands.append((line.get_color(), epochs, curve))
             lows += means
-    positive = [v for v in lows if v > 0]
-    if positive and len(positive) == len(lows) and max(positive) / min(positive) > 10:
+    log, floor, ceiling = band_limits(lows) if lows else (False, -math.inf, math.inf)
+    for colour, epochs, curve in bands:
+        low = [max(s.low, floor) if math.isfinite(s.low) else s.mean for _, s in curve]
+        high = [min(s.high, ceiling) if math.isfinite(s.high) else s.mean for _, s in curve]
+        ax.fill_between(epochs, low, high, color=colour, alpha=0.2, lw=0)
+    if log:
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -193,6 +193,27 @@ def groups(
     return frame
 
 
+def importance(
+    entries: Sequence[RunEntry],
+    by: Sequence[str] | None = None,
+    metric: str | None = None,
+    replicate_keys: Sequence[str] = REPLICATE_KEYS,
+) -> pd.DataFrame:
+    """What mattered: each swept key's share of the monitored value's variation over the
+    completed runs (Optuna's PED-ANOVA, seqlab.tuning.importance), most important first,
+    as the report's "What mattered" table: key, importance, values, rank. Empty where
+    fewer than two keys took two or more values. `by` names the keys instead."""
+    from seqlab.tuning.importance import EVALUATOR, importance_rows
+
+    jobs = as_jobs(entries, by)
+    monitor, mode = monitor_of(jobs, metric)
+    axes = swept_axes(jobs) if by is None else list(by)
+    rows = importance_rows(jobs, axes, monitor, mode, replicate_keys)
+    frame = pd.DataFrame(rows, columns=["key", "importance", "values", "rank"])
+    frame.attrs.update(monitor=monitor, mode=mode, evaluator=EVALUATOR)
+    return frame
+
+
 def ranked_groups(
     entries: Sequence[RunEntry],
     by: Sequence[str] | None,

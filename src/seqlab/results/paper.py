@@ -1,6 +1,6 @@
 """Tables for a paper from a grouped DataFrame (seqlab.results.frames.groups): each
-setting's mean ± half its interval and n, the best setting in bold, the settings tied with
-it marked, as LaTeX (booktabs) or Markdown.
+setting's mean ± half its interval (or [low, high] where it is not symmetric) and n, the
+best setting in bold, the settings tied with it marked, as LaTeX (booktabs) or Markdown.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def paper_table(
     One row per setting, in the grouped table's order (best first): its settings, n, and
     for each of `metrics` (labels of the grouped table: by default the monitored best,
     `best val/mse`) the mean ± half the interval: the half to two significant digits (whole
-    units from 10 up), the mean to the same decimal place. The best setting's value is in
+    units from 10 up), the mean to the same decimal place; or where the interval is not
+    symmetric about the mean, the mean and the interval's ends. The best setting's value is in
     bold and the settings whose interval overlaps the best's are marked with a dagger: the
     data cannot tell them apart. A setting with one finished run has no interval and shows
     its mean alone, to `digits` significant digits.
@@ -60,7 +61,8 @@ def paper_table(
         rows.append(cells)
     headers = [*settings, "n", *metrics]
     note = (
-        f"Mean ± half the {level:.0%} interval over n seeds; bold: best; "
+        f"Mean ± half the {level:.0%} interval over n seeds, or mean [low, high] where the "
+        "interval is not symmetric (a positive metric's); bold: best; "
         f"{TIE_MARK}: tied with the best (intervals overlap)."
     )
     if format == "latex":
@@ -83,15 +85,21 @@ def _setting_columns(grouped: Any) -> list[str]:
 
 def _estimate(mean: float, low: float, high: float, digits: int) -> str:
     """`0.601 ± 0.051`: the half-interval to two significant digits (whole units from 10
-    up) and the mean to the same decimal place; without an interval, the mean to `digits`
-    significant digits."""
+    up) and the mean to the same decimal place; `0.601 [0.560, 0.702]` where the interval is
+    not symmetric about the mean (a positive metric's, seqlab.sweeps.stats), to the places
+    of its shorter side; without an interval, the mean to `digits` significant digits."""
     if mean is None or not math.isfinite(mean):
         return "–"
     half = (high - low) / 2 if low is not None and math.isfinite(low) else math.nan
     if not math.isfinite(half):
         return f"{mean:.{digits}g}"
-    places = max(0, 1 - math.floor(math.log10(half))) if half > 0 else digits
-    return f"{mean:.{places}f} ± {half:.{places}f}"
+    below, above = mean - low, high - mean
+    symmetric = abs(above - below) <= 0.01 * (high - low)
+    shorter = half if symmetric else min(below, above)
+    places = max(0, 1 - math.floor(math.log10(shorter))) if shorter > 0 else digits
+    if symmetric:
+        return f"{mean:.{places}f} ± {half:.{places}f}"
+    return f"{mean:.{places}f} [{low:.{places}f}, {high:.{places}f}]"
 
 
 def _value_text(value: Any) -> str:

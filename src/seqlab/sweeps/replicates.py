@@ -1,7 +1,8 @@
 """Replicates in a sweep: jobs that differ only in a replicate key (by default `seed`) are
-one setting run several times. Each setting gets n, mean, std and a Student-t interval of
-its best, final and test values; settings are ranked by mean, and those whose interval
-overlaps the best setting's are tied with it: the data cannot tell them apart.
+one setting run several times. Each setting gets n, mean, std and an interval of its best,
+final and test values (seqlab.sweeps.stats: inside the metric's range); settings are ranked
+by mean, and those whose interval overlaps the best setting's are tied with it: the data
+cannot tell them apart.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from seqlab.names import COMPLETED, TEST, VAL, metric
+from seqlab.names import COMPLETED, TEST, VAL, metric, metric_range
 from seqlab.sweeps.jobs import LEVEL, REPLICATE_KEYS, Job, best_column, best_first
 from seqlab.sweeps.stats import Summary, summarise
 
@@ -59,9 +60,13 @@ def group_jobs(
             Group(
                 settings=dict(zip(setting_axes, key, strict=True)),
                 jobs=members,
-                best=summarise([j.best(monitor) for j in done], LEVEL),
-                final=summarise([f.get(val_metric, math.nan) for f in finals], LEVEL),
-                test=summarise([f.get(test_metric, math.nan) for f in finals], LEVEL),
+                best=summarise([j.best(monitor) for j in done], LEVEL, metric_range(monitor)),
+                final=summarise(
+                    [f.get(val_metric, math.nan) for f in finals], LEVEL, metric_range(val_metric)
+                ),
+                test=summarise(
+                    [f.get(test_metric, math.nan) for f in finals], LEVEL, metric_range(test_metric)
+                ),
             )
         )
     return rank_groups(groups, mode)

@@ -1,4 +1,15 @@
-"""Summary statistics of replicate runs: mean, standard deviation and a Student-t interval.
+"""Summary statistics of replicate runs: mean, standard deviation and a confidence interval
+of the mean that stays inside the values the metric can take.
+
+- Unbounded metrics: Student's t interval, mean ± t(1 - (1 - level) / 2, n - 1) · s / √n.
+- Positive metrics (errors, losses: `seqlab.names.metric_range`), all values above 0: Cox's
+  interval for the mean of log-normal data (Land 1972; Zhou and Gao 1997), from the logs'
+  mean m and variance v: exp(m + v/2 ± t · √(v/n + v²/(2(n - 1)))). It is never negative,
+  and it is wide upwards where one seed's error is far above the others', which is where
+  the t interval went below zero: seeds' errors are skewed that way.
+- Shares (accuracies), and positive metrics with a value at 0 (no log): the t interval cut
+  at the range's ends. Cutting keeps the interval's coverage, since the true mean lies in
+  the range.
 
 Plain Python (no numpy, no scipy), so the sweep report stays quick to start.
 """
@@ -9,12 +20,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+UNBOUNDED = (-math.inf, math.inf)
+
 
 @dataclass(frozen=True)
 class Summary:
     """n finite values: their mean, sample standard deviation (n - 1) and the two-sided
-    confidence interval of the mean, mean ± t(1 - (1 - level) / 2, n - 1) · std / √n.
-    With fewer than two values std and the interval are NaN."""
+    confidence interval of the mean at `level` (the module docstring says which). With
+    fewer than two values std and the interval are NaN."""
 
     n: int
     mean: float
@@ -29,8 +42,11 @@ class Summary:
         return self.low <= other.high and other.low <= self.high
 
 
-def summarise(values: Sequence[float], level: float = 0.95) -> Summary:
-    """The Summary of the finite values among `values`."""
+def summarise(
+    values: Sequence[float], level: float = 0.95, bounds: tuple[float, float] = UNBOUNDED
+) -> Summary:
+    """The Summary of the finite values among `values`; `bounds` is the metric's range
+    (seqlab.names.metric_range), inside which the interval stays."""
     finite = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
     n = len(finite)
     if n == 0:
@@ -39,8 +55,36 @@ def summarise(values: Sequence[float], level: float = 0.95) -> Summary:
     if n < 2:
         return Summary(n, mean, math.nan, math.nan, math.nan)
     std = math.sqrt(math.fsum((v - mean) ** 2 for v in finite) / (n - 1))
-    half = t_quantile(1 - (1 - level) / 2, n - 1) * std / math.sqrt(n)
-    return Summary(n, mean, std, mean - half, mean + half)
+    t = t_quantile(1 - (1 - level) / 2, n - 1)
+    lowest, highest = bounds
+    if lowest == 0 and highest == math.inf and min(finite) > 0:
+        low, high = _log_normal_interval(finite, t)
+    else:
+        half = t * std / math.sqrt(n)
+        low, high = max(mean - half, lowest), min(mean + half, highest)
+    return Summary(n, mean, std, low, high)
+
+
+def interval_kind(bounds: tuple[float, float]) -> str:
+    """Which interval `summarise` gives a metric of this range, in a few words, for the
+    report's legend."""
+    lowest, highest = bounds
+    if lowest == 0 and highest == math.inf:
+        return "log-normal (Cox), for a positive metric"
+    if bounds != UNBOUNDED:
+        return f"Student t, cut to [{lowest:g}, {highest:g}]"
+    return "Student t"
+
+
+def _log_normal_interval(values: list[float], t: float) -> tuple[float, float]:
+    """Cox's interval for the mean of positive values, from their logs (module docstring)."""
+    n = len(values)
+    logs = [math.log(v) for v in values]
+    m = math.fsum(logs) / n
+    v = math.fsum((x - m) ** 2 for x in logs) / (n - 1)
+    centre, half = m + v / 2, t * math.sqrt(v / n + v * v / (2 * (n - 1)))
+    # (exp overflows past about 709: an interval that wide has no upper end worth a number)
+    return math.exp(min(centre - half, 709.0)), math.exp(min(centre + half, 709.0))
 
 
 def t_quantile(p: float, df: int) -> float:

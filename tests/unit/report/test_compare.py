@@ -19,10 +19,11 @@ def test_settings_in_both_are_compared_by_their_intervals(tmp_path):
     assert result.metric == "val/loss" and result.axes == ["model.hidden_dim"]
     rows = {row["model.hidden_dim"]: row for row in result.rows}
     assert set(rows) == {"16", "64"}
-    # 16: means 2 and 2.5, intervals 2 +- 2.484 and 2.5 +- 2.484 overlap.
+    # 16: means 2 and 2.5, a loss's (log-normal) intervals [0.458, 9.81] and [0.835, 8.00]
+    # overlap (tests/unit/sweeps/test_stats.py computes the first by hand).
     assert rows["16"]["B - A"] == pytest.approx(0.5) and rows["16"]["change"] == "tied"
-    assert rows["16"]["A"] == "2 [-0.4841, 4.484]"
-    # 64: 11 +- 2.484 against 21 +- 2.484: apart, and higher is worse for a loss.
+    assert rows["16"]["A"] == "2 [0.4584, 9.807]"
+    # 64: [8.78, 13.8] against [18.7, 23.7]: apart, and higher is worse for a loss.
     assert rows["64"]["95% intervals overlap"] == "no" and rows["64"]["change"] == "worse"
     assert result.only_a == [] and result.only_b == [(("model.hidden_dim", "128"),)]
     assert result.answer("A", "B") == (

@@ -30,7 +30,7 @@ def test_summary_files(sweep):
 
 
 def test_report_leads_with_the_grouped_table(tmp_path):
-    sweep = replicated(tmp_path, {"16": [1.0, 2.0, 3.0], "64": [10.0, 11.0, 12.0]})
+    sweep = replicated(tmp_path, {"16": [1.0, 2.0, 3.0], "64": [20.0, 21.0, 22.0]})
     write_report(sweep)
     with (sweep / "groups.csv").open() as f:
         groups = list(csv.DictReader(f))
@@ -38,11 +38,13 @@ def test_report_leads_with_the_grouped_table(tmp_path):
         ("16", "3", "best"),
         ("64", "3", ""),
     ]
-    assert groups[0]["best val/loss 95% CI"] == "[-0.4841, 4.484]"
+    # a loss's interval: log-normal, never below 0 (by hand in tests/unit/sweeps/test_stats.py)
+    assert groups[0]["best val/loss 95% CI"] == "[0.4584, 9.807]"
     md = (sweep / "summary.md").read_text()
     grouped, _, jobs_block = md.partition("<details>")
     assert "2 settings, each run by its replicates" in grouped
-    assert "| 16 | 3 | 3 | 2 | 1 | [-0.4841, 4.484] |" in grouped
+    assert "| 16 | 3 | 3 | 2 | 1 | [0.4584, 9.807] |" in grouped
+    assert "95% interval (log-normal (Cox), for a positive metric) overlaps" in grouped
     assert "<summary>All 6 jobs</summary>" in jobs_block and "| 0 | 16 | 1 |" in jobs_block
     with (sweep / "summary.csv").open() as f:
         assert len(list(csv.DictReader(f))) == 6  # one row per job, as without replicates

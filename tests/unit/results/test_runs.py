@@ -191,20 +191,31 @@ def test_paper_tables_mark_the_best_in_bold_and_the_ties(tmp_path: Path):
     )
     grouped = seqlab.load(sweep).groups()
     best, tied = grouped.iloc[0], grouped.iloc[1]
-    half = (best["best val/loss high"] - best["best val/loss low"]) / 2
+    # A loss's interval is not symmetric about its mean (log-normal): its ends are shown,
+    # to two significant digits of its shorter side, the mean alike.
+    mean, low, high = (best[f"best val/loss {k}"] for k in ("mean", "low", "high"))
+    assert high - mean > mean - low > 0.1
     markdown = seqlab.load(sweep).paper_table()
     rows = [line for line in markdown.splitlines() if line.startswith("| ")]
     assert rows[0] == "| model.hidden_dim | n | best val/loss |"
-    assert rows[1] == f"| 16 | 3 | **{best['best val/loss mean']:.2f} ± {half:.2f}** |"
-    assert rows[2].startswith(f"| 32 | 3 | {tied['best val/loss mean']:.2f} ± ")
+    assert rows[1] == f"| 16 | 3 | **{mean:.2f} [{low:.2f}, {high:.2f}]** |"
+    assert rows[2].startswith(f"| 32 | 3 | {tied['best val/loss mean']:.2f} [")
     assert rows[2].endswith(" † |") and tied["rank"] == "tied"
-    assert rows[3] == "| 8 | 3 | 3.5 ± 1.2 |"  # half to two significant digits, mean alike
+    assert rows[3] == "| 8 | 3 | 3.5 [2.4, 5.0] |"  # 3.5: [2.449, 5.036]
     latex = seqlab.load(sweep).paper_table(format="latex")
     assert r"model.hidden\_dim & n & best val/loss \\" in latex
-    assert rf"16 & 3 & \textbf{{{best['best val/loss mean']:.2f} $\pm$ {half:.2f}}} \\" in latex
+    assert rf"16 & 3 & \textbf{{{mean:.2f} [{low:.2f}, {high:.2f}]}} \\" in latex
     assert r"$^\dagger$ \\" in latex
     with pytest.raises(seqlab.ConfigError, match="format='html' is not allowed"):
         seqlab.load(sweep).paper_table(format="html")
+
+
+def test_a_symmetric_interval_is_written_as_plus_or_minus_half():
+    from seqlab.results.paper import _estimate
+
+    assert _estimate(0.6012, 0.5502, 0.6522, 4) == "0.601 ± 0.051"  # half to 2 digits
+    assert _estimate(21.0, 18.66, 23.65, 4) == "21.0 [18.7, 23.6]"  # 2.34 below, 2.65 above
+    assert _estimate(3.0, float("nan"), float("nan"), 4) == "3"  # one run: no interval
 
 
 def test_groups_by_config_keys_across_sweeps(tmp_path: Path):

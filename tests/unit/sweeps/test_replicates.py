@@ -8,21 +8,22 @@ from tests.conftest import replicated
 
 
 def test_replicates_are_grouped_with_hand_computed_intervals(tmp_path):
-    sweep = replicated(tmp_path, {"16": [1.0, 2.0, 3.0], "64": [10.0, 11.0, 12.0]})
+    sweep = replicated(tmp_path, {"16": [1.0, 2.0, 3.0], "64": [20.0, 21.0, 22.0]})
     jobs = read_jobs(sweep)
     groups = group_jobs(jobs, swept_axes(jobs), "val/loss", "min")
     assert [g.settings for g in groups] == [{"model.hidden_dim": "16"}, {"model.hidden_dim": "64"}]
     best = groups[0].best
-    # mean 2, sample std 1, half width t(0.975, 2) * 1 / sqrt(3) = 4.302653 / 1.732051
+    # A loss is positive: Cox's log-normal interval. Logs 0, ln 2, ln 3: mean m = 0.597253,
+    # variance v = 0.308634; exp(m + v/2 ± t(0.975, 2) · √(v/3 + v²/4)), t = 4.302653.
     assert (best.n, best.mean, best.std) == (3, 2.0, 1.0)
-    assert best.low == pytest.approx(2 - 2.484138, abs=1e-6)
-    assert best.high == pytest.approx(2 + 2.484138, abs=1e-6)
+    assert best.low == pytest.approx(0.458449, abs=1e-6)
+    assert best.high == pytest.approx(9.806515, abs=1e-6)
     assert groups[0].final.mean == 3.0 and groups[0].test.mean == 4.0
-    assert [g.rank for g in groups] == ["best", ""]  # [7.52, 14.48] misses [-0.48, 4.48]
+    assert [g.rank for g in groups] == ["best", ""]  # [18.7, 23.7] misses [0.458, 9.81]
 
 
 def test_settings_whose_interval_overlaps_the_best_are_tied(tmp_path):
-    values = {"8": [10.0, 11.0, 12.0], "16": [1.0, 2.0, 3.0], "32": [2.5, 3.5, 4.5]}
+    values = {"8": [20.0, 21.0, 22.0], "16": [1.0, 2.0, 3.0], "32": [2.5, 3.5, 4.5]}
     sweep = replicated(tmp_path, values)
     jobs = read_jobs(sweep)
     groups = group_jobs(jobs, swept_axes(jobs), "val/loss", "min")
