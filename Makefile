@@ -43,8 +43,9 @@ test-install: $(STAMP)
 # two processes, local_parallel's pool, Optuna and local_parallel from Python), of killed
 # and resumed sweeps and of Optuna studies (stopped, resumed, several objectives), of W&B
 # sweep files run offline and of a sweep file side by side, and the trackers (a real MLflow
-# server, a killed sweep resumed into its MLflow runs, W&B offline under strace). Full
-# disks and read-only mounts need root.
+# server, a killed sweep resumed into its MLflow runs, W&B offline under strace), and
+# population-based training (an exact copy; a population killed and resumed). Full disks
+# and read-only mounts need root.
 FAULTS := tests/integration/test_faults.py tests/integration/test_hostile_checkpoints.py \
 	tests/integration/test_gpu_slots.py tests/integration/test_hydra_contract.py \
 	tests/integration/test_cluster.py tests/integration/test_sweeps.py \
@@ -52,7 +53,7 @@ FAULTS := tests/integration/test_faults.py tests/integration/test_hostile_checkp
 	tests/integration/test_sweep_files.py tests/integration/test_report_cli.py \
 	tests/integration/test_tensorboard.py tests/integration/test_cli.py \
 	tests/integration/test_legacy_checkpoints.py tests/integration/test_treebanks.py \
-	tests/integration/test_trackers.py
+	tests/integration/test_trackers.py tests/integration/test_pbt.py
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_JOBS) -m slow $(FAULTS) $(ARGS)
 

@@ -17,6 +17,7 @@ takes part by implementing the methods; nothing needs registering.
 | StagedTraining | the Curriculum callback | the curriculum report |
 | RecordsDivergence | the DivergenceGuard callback | train(): status `diverged` |
 | PrunesTrials | the TrialPruning callback | train(): status `pruned` |
+| PausesRuns | the PbtBoundary callback | train(): status `paused` |
 | TracksRuns | the MLflow and W&B loggers | train(): the run's outcome, metrics.json's `trackers` |
 
 A light module: torch's types appear in annotations only (pyproject.toml's import-linter
@@ -115,6 +116,14 @@ class RecordsDivergence(Protocol):
     {metric, epoch}, or None while the run is fine."""
 
     diverged_at: dict[str, Any] | None
+
+
+@runtime_checkable
+class PausesRuns(Protocol):
+    """A callback that pauses a PBT member at the end of its generation, and says where:
+    {epoch}, or None while the member trains on (and outside a PBT sweep)."""
+
+    paused_at: dict[str, Any] | None
 
 
 @runtime_checkable

@@ -119,6 +119,9 @@ DEFAULT_MONITOR = VAL_LOSS
 # keys are the sweeper's bookkeeping, not settings a sweep varies.
 TRIAL = "trial"
 TRIAL_PREFIX = f"{TRIAL}."
+# Likewise the node through which a PBT member's job finds its population (seqlab.tuning.pbt).
+PBT = "pbt"
+PBT_PREFIX = f"{PBT}."
 # `resume=<dir>`: which directory a command carries on, not a setting of its runs.
 RESUME = "resume"
 
@@ -129,6 +132,9 @@ FAILED = "failed"  # raised an error: metrics.json holds it under `error`
 DIVERGED = "diverged"  # a loss became NaN or infinite; training stopped there
 PRUNED = "pruned"  # a search trial stopped early by its study's pruner (`pruned_at`)
 PENDING = "pending"  # a sweep job that has not started (no metrics.json yet; report only)
+# A PBT member at the end of a generation (`paused_at`): its population's next step copies
+# or keeps it, and its next generation resumes it from its last checkpoint.
+PAUSED = "paused"
 # Stopped from outside before it finished: a signal (SLURM's requeue, preemption, time limit
 # or scancel; Ctrl-C) or an exit (submitit's, when it requeues a job before its time limit).
 # Started again in its directory, it resumes from its last checkpoint.

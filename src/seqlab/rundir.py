@@ -34,6 +34,10 @@ CONTRACT: tuple[tuple[str, str], ...] = (
     ("mlflow.json", "(logger=mlflow) the MLflow run it logs to, which resume= continues"),
     ("wandb.json, wandb/", "(logger=wandb) the W&B run's id, and W&B's offline run files"),
     ("hpc_ckpt_<n>.ckpt", "(after SIGUSR1 on SLURM) Lightning's checkpoint before a requeue"),
+    (
+        "metrics.json.generation<g>",
+        "(a PBT member) its failed or diverged record, put aside when it copied another",
+    ),
 )
 
 

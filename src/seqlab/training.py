@@ -32,7 +32,7 @@ from seqlab.checkpoints import (
     latest_checkpoint,
 )
 from seqlab.config import flat_scalars, flat_values, to_plain
-from seqlab.contracts import PrunesTrials, RecordsDivergence
+from seqlab.contracts import PausesRuns, PrunesTrials, RecordsDivergence
 from seqlab.files import storage_error, within, write_bytes_atomic
 from seqlab.locking import DirectoryLock
 from seqlab.loggers import record_end_with_trackers
@@ -43,6 +43,7 @@ from seqlab.names import (
     FINISHED,
     INTERRUPTED,
     LOSS,
+    PAUSED,
     PRUNED,
     RESUME,
     RUNNING,
@@ -65,6 +66,7 @@ from seqlab.rundir import (
 from seqlab.sweeps.gpu_slots import job_slot
 from seqlab.sweeps.jobs import best_column
 from seqlab.trust import check_trusted_targets
+from seqlab.tuning.pbt import member_record
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,8 @@ def _train(cfg: DictConfig, run_dir: Path, writer: bool, parallel_jobs: int) -> 
     )
     if resume_from:
         record.update(resumed_from=within(resume_from, run_dir))
+    if (pbt := cfg.get("pbt") or {}).get("member") is not None:  # its lineage, its values
+        record.update(pbt=member_record(pbt.sweep_dir, int(pbt.member)))
     run = None
     try:
         run = _build_run(cfg, parallel_jobs)
@@ -193,11 +197,16 @@ class _Run:
     history: MetricHistory
     guard: RecordsDivergence | None  # conf/callbacks/divergence_guard.yaml, unless switched off
     pruning: PrunesTrials | None  # conf/callbacks/trial_pruning.yaml, in a search's trial
+    pause: PausesRuns | None  # conf/callbacks/pbt_boundary.yaml, in a PBT member's job
     threads: int
 
     @property
     def pruned(self) -> bool:
         return self.pruning is not None and self.pruning.pruned_at is not None
+
+    @property
+    def paused(self) -> bool:
+        return self.pause is not None and self.pause.paused_at is not None
 
     @property
     def diverged_at(self) -> dict[str, Any] | None:
@@ -223,10 +232,12 @@ def _build_run(cfg: DictConfig, parallel_jobs: int) -> _Run:
     # Outside a search the trial pruner has nothing to do: the Trainer, which calls every
     # hook of every callback every epoch, does not get it.
     outside_search = (cfg.get("trial") or {}).get("number") is None
+    outside_pbt = (cfg.get("pbt") or {}).get("stop_at") is None  # likewise the PBT pause
     configured = [
         c
         for c in build_all(cfg.get("callbacks"))
         if not (outside_search and isinstance(c, PrunesTrials))
+        and not (outside_pbt and isinstance(c, PausesRuns))
     ]
     history, config_keeper = contract_callbacks(cfg)
     trainer = build_trainer(
@@ -236,7 +247,8 @@ def _build_run(cfg: DictConfig, parallel_jobs: int) -> _Run:
     log.info("training %s on %s (%d threads)", type(model).__name__, device, threads)
     guard = next((c for c in configured if isinstance(c, RecordsDivergence)), None)
     pruning = next((c for c in configured if isinstance(c, PrunesTrials)), None)
-    return _Run(datamodule, model, trainer, history, guard, pruning, threads)
+    pause = next((c for c in configured if isinstance(c, PausesRuns)), None)
+    return _Run(datamodule, model, trainer, history, guard, pruning, pause, threads)
 
 
 def _fit_and_test(
@@ -253,8 +265,14 @@ def _fit_and_test(
         final = {k: v for k, v in run.history.history[-1].items() if is_epoch_metric(k)}
     # Testing from a checkpoint restores callback states too: keep what fit recorded.
     epochs, restored = list(run.history.history), run.history.restored_epochs
-    # A pruned trial is hopeless by its study's measure: it is not worth a test.
-    if cfg.get("test_after_fit") and not run.trainer.interrupted and not run.pruned:
+    # A pruned trial is hopeless by its study's measure: it is not worth a test; a paused
+    # PBT member is tested once it ends.
+    if (
+        cfg.get("test_after_fit")
+        and not run.trainer.interrupted
+        and not run.pruned
+        and not run.paused
+    ):
         final.update(_test_best(run))
     # After testing, the model holds the best checkpoint's weights (or the last, untested).
     context = RunContext(run.model, run.datamodule, run.trainer, run_dir)
@@ -299,11 +317,12 @@ def _summary(run: _Run, final: dict[str, float], run_dir: Path) -> dict[str, Any
     diverged = run.diverged_at is not None or any(
         not math.isfinite(v) for k, v in final.items() if k.endswith(f"/{LOSS}")
     )
-    status = DIVERGED if diverged else PRUNED if run.pruned else COMPLETED
+    status = DIVERGED if diverged else PRUNED if run.pruned else PAUSED if run.paused else COMPLETED
     return {
         "status": status,
         "diverged_at": run.diverged_at,
         **({"pruned_at": run.pruning.pruned_at} if run.pruned else {}),
+        **({"paused_at": run.pause.paused_at} if run.paused and run.pause else {}),
         "best": run.history.best() or {},
         "final": final,
         "epochs": run.trainer.current_epoch,

@@ -23,3 +23,18 @@ class KillBetweenSaves(L.Callback):
             trained = Path(trainer.default_root_dir) / "killed_after_epochs"
             trained.write_text(str(trainer.current_epoch))
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+class KillMemberOnce(L.Callback):
+    """In PBT member `member`'s job (its `pbt.member`), SIGKILL the process at the start of
+    epoch `epoch` (0-based), once: a marker `killed_once` in the run directory says it
+    did. Other members, and the member's later attempts, train on."""
+
+    def __init__(self, member: int | None, kill: int, epoch: int) -> None:
+        self.here, self.kill, self.epoch = member, kill, epoch
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        marker = Path(trainer.default_root_dir) / "killed_once"
+        if self.here == self.kill and trainer.current_epoch == self.epoch and not marker.exists():
+            marker.write_text(str(trainer.current_epoch))
+            os.kill(os.getpid(), signal.SIGKILL)

@@ -257,6 +257,6 @@ def test_an_unknown_sweeper_key_is_one_line_before_anything_is_written(cli_cwd):
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "seqlab-train: error: hydra.sweeper.max_batch: no such key (keys of hydra.sweeper: "
-        "max_batch_size, params)"
+        "max_batch_size, params, race)"
     )
     assert not (cli_cwd / "outputs").exists() or not list((cli_cwd / "outputs").rglob("*/*/*"))

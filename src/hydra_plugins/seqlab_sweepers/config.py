@@ -85,6 +85,21 @@ class SeqlabOptunaSweeperConf:
     confirm: ConfirmConf = field(default_factory=ConfirmConf)
 
 
+@dataclass
+class SeqlabPbtSweeperConf:
+    """Population-based training (docs/search.md): `population` members train side by
+    side; every `interval` epochs the bottom `quantile` copies the top's checkpoints and
+    explores `hyperparams` ({key: {init, factors, resample_probability}})."""
+
+    _target_: str = "hydra_plugins.seqlab_sweepers.pbt_sweeper.SeqlabPbtSweeper"
+    population: int = 8
+    interval: int = 5  # epochs per generation
+    quantile: float = 0.25
+    # {key: {init: [values] or {low, high, log}, factors: [0.8, 1.2], resample_probability}}
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None  # of the population's draws; None: the config's seed
+
+
 def store() -> None:
     cs = ConfigStore.instance()
     cs.store(
@@ -93,6 +108,7 @@ def store() -> None:
     cs.store(
         group="hydra/sweeper", name="seqlab_optuna", node=SeqlabOptunaSweeperConf, provider="seqlab"
     )
+    cs.store(group="hydra/sweeper", name="seqlab_pbt", node=SeqlabPbtSweeperConf, provider="seqlab")
 
 
 def check_keys(conf: type, given: dict[str, Any], where: str = "hydra.sweeper") -> None:

@@ -20,6 +20,7 @@ from seqlab.locking import DirectoryInUse, acquire, release
 from seqlab.names import COMPLETED, FAILED, TRAIN_LOSS, UNREADABLE, metric_range
 from seqlab.provenance import code_label
 from seqlab.render.tables import markdown_table, write_csv
+from seqlab.report.pbt_section import pbt_markdown
 from seqlab.report.plots import plot_axes, plot_curves, plot_groups
 from seqlab.report.race_section import race_markdown
 from seqlab.report.tensorboard_view import VIEW_DIR, setting_label, write_view
@@ -38,6 +39,7 @@ from seqlab.sweeps.jobs import (
 from seqlab.sweeps.replicates import Group, group_jobs, group_rows
 from seqlab.sweeps.stats import interval_kind
 from seqlab.tuning.importance import EVALUATOR, importance_rows
+from seqlab.tuning.pbt import read_pbt
 from seqlab.tuning.race import read_race
 
 SUMMARY_CSV, SUMMARY_MD, GROUPS_CSV = "summary.csv", "summary.md", "groups.csv"
@@ -271,6 +273,9 @@ def _write_report(
 ) -> Path:
     metric, mode = monitor_of(jobs, metric)
     results = read_results(sweep_dir)
+    pbt, not_swept = read_pbt(sweep_dir), replicate_keys
+    if pbt:  # a member's seed is its lineage's, not a replicate's: each job stands alone
+        replicate_keys = ()
     every_job, every_axis = jobs, swept_axes(jobs)
     write_csv(sweep_dir / SUMMARY_CSV, summary_rows(jobs, every_axis, metric), digits=6)
     # A search's confirmation stage leads, and the tables after it are its trials'; the
@@ -300,7 +305,10 @@ def _write_report(
         links = ", ".join(f"[{p.name}]({p.name})" for p in curve_plots)
         markdown += f"\nEach setting's mean learning curve, {LEVEL:.0%} interval shaded: {links}.\n"
     markdown += pareto_markdown(results)
-    mattered = importance_markdown(every_job, every_axis, metric, mode, replicate_keys)
+    if section := pbt_markdown(pbt, sweep_dir, plots):  # after the title line
+        title, _, rest = markdown.partition("\n")
+        markdown = f"{title}\n{section}\n## The members\n{rest}"
+    mattered = importance_markdown(every_job, every_axis, metric, mode, not_swept)
     markdown += mattered
     write_text_atomic(sweep_dir / SUMMARY_MD, markdown)
     write_view(sweep_dir, every_job, every_axis, metric, replicated, notes=mattered)

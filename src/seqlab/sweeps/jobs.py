@@ -23,6 +23,7 @@ from seqlab.names import (
     FAILED,
     FINISHED,
     INTERRUPTED,
+    PBT_PREFIX,
     PENDING,
     RESUME,
     RUNNING,
@@ -142,7 +143,7 @@ def job_settings(overrides: list[Any]) -> dict[str, str]:
     `resume=` (given to the jobs of a resumed sweep that ran again), are no settings of
     the job."""
     pairs = (str(item).split("=", 1) for item in overrides if "=" in str(item))
-    return {k: v for k, v in pairs if not k.startswith(TRIAL_PREFIX) and k != RESUME}
+    return {k: v for k, v in pairs if not k.startswith((TRIAL_PREFIX, PBT_PREFIX)) and k != RESUME}
 
 
 def swept_axes(jobs: list[Job]) -> list[str]:
