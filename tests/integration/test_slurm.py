@@ -525,3 +525,47 @@ def test_a_sweep_from_python_runs_on_the_cluster(cli_cwd, cluster, monkeypatch):
     for job in job_dirs(grid.path):
         assert_run_contract(job)
     assert (grid.path / "summary.md").is_file()
+
+
+def epochs_of(run: dict) -> list[dict]:
+    """A run's history without its timings: every epoch's metrics."""
+    return [{k: v for k, v in row.items() if "/" in k or k == "epoch"} for row in run["history"]]
+
+
+def test_population_based_training_runs_on_the_cluster(cli_cwd, cluster, tmp_path):
+    """hparams_search=sum_pbt on SLURM: each generation one array of the two members, in
+    the members' own directories; the lineage and every epoch equal the same population's
+    on the basic launcher here."""
+    pbt = [
+        "hparams_search=sum_pbt",
+        "model.scheduler=null",
+        "trainer.max_epochs=4",
+        "hydra.sweeper.population=2",
+        "hydra.sweeper.interval=2",
+        "hydra.sweeper.quantile=0.5",
+        "threads=1",
+    ]
+    args = ["seqlab-train", *TINY, *pbt]
+    result = run_cli([*args, *CPU_JOBS], cli_cwd, timeout=600, **cluster)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_sweep(cli_cwd)
+    here = tmp_path / "here"
+    here.mkdir()
+    local = run_cli(args, here, timeout=600)
+    assert local.returncode == 0, local.stderr[-3000:]
+    reference = only_sweep(here)
+    ours, theirs = (json.loads((d / "pbt.json").read_text()) for d in (sweep, reference))
+    assert len(ours["generations"]) == 2 and len(ours["generations"][0]["exploits"]) == 1
+    assert ours["generations"] == theirs["generations"] and ours["members"] == theirs["members"]
+    for member in ("0", "1"):
+        mine, other = (
+            json.loads((d / member / "metrics.json").read_text()) for d in (sweep, reference)
+        )
+        assert mine["status"] == "completed" and mine["epochs"] == 4
+        assert epochs_of(mine) == epochs_of(other) and mine["pbt"] == other["pbt"]
+    tasks = array_tasks(cluster)
+    arrays = sorted({task.split("_")[0] for task in tasks}, key=int)[-2:]  # this test's two
+    for array in arrays:
+        ran = {t: v for t, v in tasks.items() if t.startswith(f"{array}_")}
+        assert sorted(ran) == [f"{array}_0", f"{array}_1"]
+        assert all(state == "COMPLETED" for state, _, _ in ran.values()), ran

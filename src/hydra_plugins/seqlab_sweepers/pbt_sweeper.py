@@ -90,7 +90,8 @@ class SeqlabPbtSweeper(Sweeper):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(config, sweep_dir / "multirun.yaml")
         slots = launcher_slots(config, settings.population).count
-        write_plan(sweep_dir, None, total, slots, "population-based training")
+        # The plan counts directories: the members, each resumed generation after generation.
+        write_plan(sweep_dir, None, settings.population, slots, "population-based training")
         if earlier := read_pbt(sweep_dir):
             _check_same(earlier, population, sweep_dir)
             population.restore(earlier)
@@ -143,7 +144,8 @@ class SeqlabPbtSweeper(Sweeper):
 
     def _fixed(self, arguments: list[str], settings: PbtSettings) -> list[str]:
         """The command line's overrides, which every member gets: plain values only (the
-        population explores its own), and none of the explored keys or the seed."""
+        population explores its own), and none of the explored keys. A seed given there is
+        the population's first: member m gets seed + m."""
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         explored = {e.key for e in settings.explored}
         for text in arguments:
@@ -154,10 +156,10 @@ class SeqlabPbtSweeper(Sweeper):
                     f"{text}: population-based training explores hydra.sweeper.hyperparams; "
                     "give plain values on the command line"
                 )
-            if key in explored or key == "seed" or key.startswith(PBT_PREFIX):
+            if key in explored or key.startswith(PBT_PREFIX):
                 raise ConfigError(
                     f"{text}: population-based training sets {key} for each member "
-                    "(hydra.sweeper.hyperparams, the seed + the member's number); leave it out"
+                    "(from hydra.sweeper.hyperparams); leave it out"
                 )
         return list(arguments)
 

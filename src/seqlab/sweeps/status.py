@@ -24,13 +24,22 @@ from pathlib import Path
 from typing import IO, Any
 
 from seqlab.locking import held
-from seqlab.names import COMPLETED, DIVERGED, FAILED, INTERRUPTED, PENDING, PRUNED, RUNNING
+from seqlab.names import (
+    COMPLETED,
+    DIVERGED,
+    FAILED,
+    INTERRUPTED,
+    PAUSED,
+    PENDING,
+    PRUNED,
+    RUNNING,
+)
 from seqlab.sweeps.jobs import Job, JobCache, best_first, monitor_of, read_jobs
 from seqlab.sweeps.plan import duration, read_plan
 
 ENDED = (COMPLETED, FAILED, DIVERGED, PRUNED)  # a job in these states will not run again
 BAD = (FAILED, DIVERGED)  # announced when a job ends so
-SHOWN = (COMPLETED, RUNNING, FAILED, DIVERGED, PRUNED, INTERRUPTED, PENDING)
+SHOWN = (COMPLETED, RUNNING, PAUSED, FAILED, DIVERGED, PRUNED, INTERRUPTED, PENDING)
 QUEUE_EVERY_S = 30.0  # how often a reporter asks squeue: a cluster's controller is shared
 WORDS = {COMPLETED: "done"}
 
