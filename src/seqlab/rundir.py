@@ -36,7 +36,8 @@ CONTRACT: tuple[tuple[str, str], ...] = (
     ("hpc_ckpt_<n>.ckpt", "(after SIGUSR1 on SLURM) Lightning's checkpoint before a requeue"),
     (
         "metrics.json.generation<g>",
-        "(a PBT member) its failed or diverged record, put aside when it copied another",
+        "(a PBT member) the record of its run that ended (failed, diverged, stopped early), "
+        "put aside when it copied another",
     ),
 )
 

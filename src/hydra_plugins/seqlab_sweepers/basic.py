@@ -237,7 +237,7 @@ class SeqlabBasicSweeper(BasicSweeper):
         from seqlab.names import metric_range, recorded_name
         from seqlab.sweeps.layout import job_dir
         from seqlab.sweeps.plan import launcher_slots, planning, write_plan
-        from seqlab.tuning.race import Race
+        from seqlab.tuning.race import Race, read_race
 
         assert self.config is not None and self.launcher is not None and self.race is not None
         assert self.hydra_context is not None
@@ -253,8 +253,10 @@ class SeqlabBasicSweeper(BasicSweeper):
         )
         race.first_round()  # a budget too small for it fails here, before any job
         sweep_dir = Path(self.config.hydra.sweep.dir)
+        earlier = None
         if self.config.get(RESUME):
             check_resumed_race(sweep_dir, race)
+            earlier = read_race(sweep_dir)
         if planning():
             self.validate_batch_is_legal([[*s, "seed=1"] for s in settings])
             print(
@@ -282,7 +284,7 @@ class SeqlabBasicSweeper(BasicSweeper):
             assert self.hydra_context is not None and self.config is not None
             return job_dir(self.hydra_context.config_loader, self.config, overrides, num)
 
-        run_race(race, sweep_dir, launch, run_dir)
+        run_race(race, sweep_dir, launch, run_dir, earlier=earlier)
         return returns
 
     def _show_plan(self, jobs: list[list[str]], source: str) -> None:

@@ -46,6 +46,7 @@ from hydra_plugins.seqlab_sweepers.trials import (
     returned_outcome,
     search_space_extender,
 )
+from seqlab.config import ConfigError
 from seqlab.files import write_text_atomic
 from seqlab.names import TRIAL_PREFIX
 from seqlab.sweeps.files import configured_sweep, override_text
@@ -103,6 +104,14 @@ class SeqlabOptunaSweeper(Sweeper):
             "hydra.sweeper.confirm.race",
             first_seed=int(self.config.get("seed") or 0) + 1,
         )
+        if self.race is not None and self.race.budget is not None:
+            first = settings.confirm_top_k * self.race.min_seeds
+            if self.race.budget < first:  # found now, not after every trial has run
+                raise ConfigError(
+                    f"hydra.sweeper.confirm.race.budget={self.race.budget}: the race's first "
+                    f"round alone runs {first} jobs (top_k {settings.confirm_top_k} x "
+                    f"min_seeds {self.race.min_seeds}); allowed: {first} or more"
+                )
         # Compose one trial's config before any job runs: a bad key fails here, at once.
         self.validate_batch_is_legal([[*fixed, *_overrides(_first_values(space))]])
         seeds_each = self.race.max_seeds if self.race else settings.confirm_seeds
@@ -138,9 +147,11 @@ class SeqlabOptunaSweeper(Sweeper):
         if run.error is not None:
             raise run.error
         confirmed = None
-        if settings.confirm_top_k and run.stopped is None:
-            confirmed = self._confirm(study, settings, fixed, run.next_job)
-        write_results(study, sweep_dir, settings, run.stopped, confirmed)
+        try:
+            if settings.confirm_top_k and run.stopped is None:
+                confirmed = self._confirm(study, settings, fixed, run.next_job)
+        finally:  # the study's result is written whatever the confirmation does
+            write_results(study, sweep_dir, settings, run.stopped, confirmed)
         if run.stopped and settings.from_return:
             # As hydra-optuna-sweeper ends such a sweep with an error; seqlab-train says it
             # after its report (seqlab.callbacks.hydra).
@@ -194,6 +205,13 @@ class SeqlabOptunaSweeper(Sweeper):
         top = top_settings(study, settings.confirm_top_k, direction)
         if not top:
             log.warning("study %s: no trial completed, nothing to confirm", study.study_name)
+            return None
+        if self.race is not None and len(top) < 2:
+            log.warning(
+                "study %s: %d setting(s) completed, and a race needs two: no confirmation",
+                study.study_name,
+                len(top),
+            )
             return None
         base = int(self.config.get("seed") or 0)
         seeds = [base + i for i in range(1, settings.confirm_seeds + 1)]
@@ -308,12 +326,17 @@ class _TrialRunner:
                     return
                 self.todo -= 1
                 trial = self.study.ask(self.space)
-                if self.extend is not None:  # suggests more of trial.params
-                    self.extend(self.sweeper.config, trial)
                 job = trial.user_attrs.get(JOB_ATTR)
                 if job is None:
                     job, self.next_job = self.next_job, self.next_job + 1
                     trial.set_user_attr(JOB_ATTR, job)
+                if self.extend is not None:  # suggests more of trial.params
+                    try:
+                        self.extend(self.sweeper.config, trial)
+                    except Exception as e:  # the user's function: it ends the study, told
+                        _tell(self.study, trial, None, "FAIL")
+                        self.error = self.error or e
+                        return
             overrides = [*self.fixed, *_overrides(trial.params)]
             if not self.settings.from_return:  # seqlab's jobs report to their trial
                 overrides += [

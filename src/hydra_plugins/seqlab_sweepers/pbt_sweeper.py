@@ -64,7 +64,7 @@ class SeqlabPbtSweeper(Sweeper):
         seed = int(config.get("seed") or 0)
         settings = PbtSettings.from_config(self.settings, seed)
         fixed = self._fixed(arguments, settings)
-        epochs = int(config.trainer.max_epochs)
+        epochs = _check_config(config)
         metric = recorded_name(str(config.monitor.metric))
         population = Population.start(settings, metric, str(config.monitor.mode), epochs, seed)
         stops = population.stops()
@@ -187,8 +187,9 @@ class SeqlabPbtSweeper(Sweeper):
 
     def _copy(self, population: Population, sweep_dir: Path) -> None:
         """The last generation's copies: each exploiting member's directory gets its
-        donor's checkpoints, under the member directory's lock; a member that had failed
-        or diverged gets its metrics.json put aside, so that it resumes from the copy."""
+        donor's checkpoints, under the member directory's lock; a member that had ended
+        (failed, diverged, stopped early) gets its metrics.json put aside, so that it
+        resumes from the copy."""
         from seqlab.files import write_bytes_atomic
         from seqlab.locking import DirectoryLock
         from seqlab.rundir import METRICS_FILE, read_metrics
@@ -203,18 +204,43 @@ class SeqlabPbtSweeper(Sweeper):
                         write_bytes_atomic(target, source.read_bytes())
                     else:
                         target.unlink(missing_ok=True)
-                if read_metrics(member).get("status") in (FAILED, DIVERGED):
+                # A member that ended (failed, diverged, stopped early) trains on from the copy.
+                if read_metrics(member).get("status") in (FAILED, DIVERGED, COMPLETED):
                     kept = member / f"{METRICS_FILE}.generation{record['generation']}"
                     os.replace(member / METRICS_FILE, kept)
         population.copied = True
         population.write(sweep_dir)
 
 
+def _check_config(config: DictConfig) -> int:
+    """What PBT needs of the run's config, checked before any job: a number of epochs, the
+    pause callback, and each member in the directory of its number. Returns max_epochs."""
+    epochs = OmegaConf.select(config, "trainer.max_epochs")
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise ConfigError(
+            f"trainer.max_epochs={epochs}: population-based training needs a number of "
+            "epochs to split into generations; allowed: a whole number >= 1"
+        )
+    if not OmegaConf.select(config, "callbacks.pbt_boundary"):
+        raise ConfigError(
+            "callbacks.pbt_boundary=null: population-based training pauses its members with "
+            "it at each generation's end; leave it in the callbacks"
+        )
+    subdir = OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir")
+    if subdir != "${hydra.job.num}":
+        raise ConfigError(
+            f"hydra.sweep.subdir={subdir}: a PBT member keeps one directory across its "
+            "generations, named by its number; allowed: ${hydra.job.num}"
+        )
+    return epochs
+
+
 def _scores(
     dirs: list[Path], metric: str, stop: int, last: bool
 ) -> tuple[dict[int, float], list[int]]:
-    """Each member's monitored value at epoch `stop` ({member: value}; NaN for a member
-    that failed or diverged), and the members that did not get there (killed, cancelled)."""
+    """Each member's monitored value at epoch `stop` ({member: value}): at its last epoch
+    for one that stopped early (early stopping; it can still be copied over), NaN for one
+    that failed or diverged; and the members that did not get there (killed, cancelled)."""
     from seqlab.rundir import read_metrics
 
     scores: dict[int, float] = {}
@@ -225,8 +251,8 @@ def _scores(
         if status in (FAILED, DIVERGED):
             scores[member] = math.nan
             continue
-        reached = status == (COMPLETED if last else PAUSED) and metrics.get("epochs", 0) >= stop
-        if not reached:
+        paused = status == PAUSED and metrics.get("epochs", 0) >= stop and not last
+        if not (paused or status == COMPLETED):
             unfinished.append(member)
             continue
         at = [row for row in metrics.get("history", []) if row.get("epoch") == stop]

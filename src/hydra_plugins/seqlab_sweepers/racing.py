@@ -55,15 +55,19 @@ def run_race(
     run_dir: Callable[[Any, list[str], int], Path],
     first_job: int = 0,
     fixed: Sequence[str] = (),
+    earlier: dict[str, Any] | None = None,
 ) -> Race:
     """Run `race` round by round: `launch(batch, first job number)` runs a round's jobs
     and `run_dir(result, overrides, number)` says where each wrote. `fixed` overrides go
-    to every job. The race's state is written to race.json after every round."""
+    to every job. The race's state is written to race.json after every round. `earlier`
+    (a resumed race's race.json): the rounds it judged are taken as it judged them, so
+    that every round runs the same jobs in the same directories."""
     from seqlab.names import INTERRUPTED
     from seqlab.rundir import read_metrics
     from seqlab.search import outcome
 
     batch = race.first_round()
+    judged = list((earlier or {}).get("rounds", []))
     job = first_job
     while batch:
         overrides = [[*fixed, *entrant.overrides, f"{SEED}={seed}"] for entrant, seed in batch]
@@ -98,7 +102,8 @@ def run_race(
                 ", ".join(map(str, interrupted)),
             )
             return race
-        batch = race.judge()
+        done = len(race.rounds)
+        batch = race.replay(judged[done]) if done < len(judged) else race.judge()
         race.write(sweep_dir)
         last = race.rounds[-1]
         if last["stopped"]:
@@ -127,14 +132,16 @@ def confirm_by_race(
     race = Race.start(settings, overrides, metric, str(config.monitor.mode), metric_range(metric))
     race.first_round()  # a budget too small for it fails here
     sweep_dir = Path(config.hydra.sweep.dir)
+    earlier = None
     if config.get("resume"):
         check_resumed_race(sweep_dir, race)
+        earlier = read_race(sweep_dir)
     log.info("confirming the best %d setting(s) by a race, from job %d", len(params), first_job)
 
     def launch(batch: list[list[str]], first: int) -> Sequence[Any]:
         return sweeper.launcher.launch(batch, initial_job_idx=first)
 
-    run_race(race, sweep_dir, launch, sweeper.run_dir, first_job, fixed)
+    run_race(race, sweep_dir, launch, sweeper.run_dir, first_job, fixed, earlier)
     by_label = {e.label: p for e, p in zip(race.entrants, params, strict=True)}
     summaries = []
     for entrant in race.entrants:

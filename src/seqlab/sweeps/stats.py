@@ -7,6 +7,8 @@ of the mean that stays inside the values the metric can take.
   mean m and variance v: exp(m + v/2 ± t · √(v/n + v²/(2(n - 1)))). It is never negative,
   and it is wide upwards where one seed's error is far above the others', which is where
   the t interval went below zero: seeds' errors are skewed that way.
+  Where the values are far from log-normal (one far below the rest) Cox's interval can
+  miss the mean itself; the t interval cut at 0 is given then.
 - Shares (accuracies), and positive metrics with a value at 0 (no log): the t interval cut
   at the range's ends. Cutting keeps the interval's coverage, since the true mean lies in
   the range.
@@ -57,11 +59,12 @@ def summarise(
     std = math.sqrt(math.fsum((v - mean) ** 2 for v in finite) / (n - 1))
     t = t_quantile(1 - (1 - level) / 2, n - 1)
     lowest, highest = bounds
+    half = t * std / math.sqrt(n)
+    low, high = max(mean - half, lowest), min(mean + half, highest)
     if lowest == 0 and highest == math.inf and min(finite) > 0:
-        low, high = _log_normal_interval(finite, t)
-    else:
-        half = t * std / math.sqrt(n)
-        low, high = max(mean - half, lowest), min(mean + half, highest)
+        cox = _log_normal_interval(finite, t)
+        if cox[0] <= mean <= cox[1]:  # else the values are far from log-normal: t, cut
+            low, high = cox
     return Summary(n, mean, std, low, high)
 
 

@@ -39,11 +39,11 @@ def importance_rows(
         for job in jobs
         if job.status == COMPLETED and math.isfinite(value := job.best(metric))
     ]
-    taken = {key: {overrides.get(key) for overrides, _ in done} for key in keys}
-    keys = [key for key in keys if len(taken[key] - {None}) >= 2]
+    taken = {key: {overrides.get(key) for overrides, _ in done} - {None} for key in keys}
+    keys = [key for key in keys if len(taken[key]) >= 2]
     if len(keys) < 2 or len(done) < 4:
         return []
-    shares = _importances(done, keys, {key: taken[key] - {None} for key in keys}, mode)
+    shares = _importances(done, keys, taken, mode)
     ranked = sorted(keys, key=lambda key: -shares.get(key, 0.0))
     return [
         {"key": key, "importance": shares.get(key, 0.0), "values": len(taken[key]), "rank": i}
@@ -54,7 +54,7 @@ def importance_rows(
 def _importances(
     done: list[tuple[dict[str, str], float]],
     keys: list[str],
-    taken: dict[str, set[str | None]],
+    taken: dict[str, set[str]],
     mode: str,
 ) -> dict[str, float]:
     """{key: share}: the completed jobs as the trials of an in-memory study, a key's
@@ -108,11 +108,18 @@ def _optuna_importance() -> Any:
         import optuna.importance
 
         return optuna.importance
+    import optuna
+
+    lazy = optuna.__dict__.get("importance")  # Optuna's own lazy import of the package
     sys.modules["sklearn"] = None  # type: ignore[assignment]  # an import of it fails at once
     try:
         import optuna.importance as importance
     finally:
         del sys.modules["sklearn"]
-    for name in [m for m in sys.modules if m.startswith("optuna.importance")]:
-        del sys.modules[name]
+        for name in [m for m in sys.modules if m.startswith("optuna.importance")]:
+            del sys.modules[name]
+        if lazy is None:
+            optuna.__dict__.pop("importance", None)
+        else:  # `optuna.importance` imports it afresh, with scikit-learn, when first used
+            optuna.importance = lazy
     return importance

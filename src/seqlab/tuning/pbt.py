@@ -76,9 +76,16 @@ class Explored:
         if not isinstance(node, Mapping):
             raise ConfigError(f"{where}={node}: allowed: {{init: ..., factors: [...]}}")
         init = node.get("init")
-        factors = tuple(float(f) for f in (node.get("factors") or (0.8, 1.2)))
-        if not factors or any(f <= 0 for f in factors):
-            raise ConfigError(f"{where}.factors={list(factors)}: allowed: numbers above 0")
+        given = node.get("factors", (0.8, 1.2))
+        numbers = isinstance(given, Sequence) and not isinstance(given, str)
+        if numbers:
+            numbers = all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in given)
+        if not numbers or not given or any(f <= 0 for f in given):
+            shown = (
+                list(given) if isinstance(given, Sequence) and not isinstance(given, str) else given
+            )
+            raise ConfigError(f"{where}.factors={shown}: allowed: a list of numbers above 0")
+        factors = tuple(float(f) for f in given)
         p = node.get("resample_probability", 0.0) or 0.0
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
             raise ConfigError(f"{where}.resample_probability={p}: allowed: 0 to 1")
@@ -210,7 +217,9 @@ class Population:
 
         order = sorted(range(self.settings.population), key=rank)
         count = self.settings.replaced
-        top, bottom = order[:count], order[-count:]
+        # Donors are members with a score; a failed or diverged one is never copied.
+        top = [m for m in order[:count] if math.isfinite(scores.get(m, math.nan))]
+        bottom = [m for m in order[-count:] if m not in top] if top else []
         before = {m.member: (dict(m.values), m.seed) for m in self.members}
         exploits = []
         last = generation == len(self.stops()) - 1

@@ -15,9 +15,9 @@ level 1 - 0.05 / rounds (97.5% for two rounds, 99% for five). Two intervals that
 overlap are also a stricter test than one of their difference.
 
 The race's state is plain data, written to `race.json` in the sweep directory after every
-round; the jobs are ordinary jobs of the sweep. A resumed race replays the same rounds from
-the jobs' results, in the same directories (seqlab's runs are exact on resume), so it
-makes the same decisions.
+round, with every round's decisions; the jobs are ordinary jobs of the sweep. A resumed
+race runs the same rounds in the same directories, and takes the rounds race.json
+recorded as judged as they were (`replay`), so each round's jobs are the same.
 """
 
 from __future__ import annotations
@@ -156,15 +156,12 @@ class Race:
     def judge(self) -> list[tuple[Entrant, int]]:
         """Look at the values after a round: stop the settings that are behind, end the
         race if it is decided or can go no further, and return the next round's
-        (entrant, seed) jobs (none once it has ended)."""
+        (entrant, seed) jobs (none once it has ended). The round's record keeps every
+        decision, for a resumed race to take as it was (`replay`)."""
         level = self.settings.level
         racing = [e for e in self.entrants if e.state == RACING]
-        summaries = {e.label: summarise(e.values, level, self.bounds) for e in racing}
-        for e in racing:
-            s = summaries[e.label]
-            e.summary = {"n": s.n, "mean": s.mean, "low": s.low, "high": s.high}
+        summaries = self._look(racing)
         look = len(self.rounds) + 1
-        stopped: list[str] = []
         comparable = [e for e in racing if summaries[e.label].n >= 2]
         leader = _best(comparable, summaries, self.mode)
         for e in racing:
@@ -184,41 +181,76 @@ class Race:
                         f"{'above' if self.mode == 'min' else 'below'} the leader's "
                         f"{_interval(ahead)} ({leader.label})"
                     )
-            if e.state != RACING:
-                stopped.append(e.label)
+        out = [e for e in racing if e.state != RACING]
         racing = [e for e in racing if e.state == RACING]
+        following: list[tuple[Entrant, int]] = []
+        if len(racing) == 1 and leader is racing[0]:
+            leader.state, leader.reason = WINNER, f"round {look}: apart from every other setting"
+            self.result = WINNER
+        elif not racing:  # every setting failed
+            self.result = TIED
+        else:
+            wanted = [e for e in racing if e.seeds_run < self.settings.max_seeds]
+            left = None if self.settings.budget is None else self.settings.budget - self.jobs_run
+            why = ""
+            if not wanted:
+                why = f"max_seeds={self.settings.max_seeds} reached"
+            elif left is not None and left < len(wanted):
+                why = (
+                    f"budget={self.settings.budget} spent ({left} job(s) left, a round needs "
+                    f"{len(wanted)})"
+                )
+            if why:
+                for e in racing:
+                    if summaries[e.label].n < 2:  # no interval: it cannot be tied with any
+                        e.state, e.reason = (
+                            FAILED,
+                            (
+                                f"round {look}: {why}, with {summaries[e.label].n} of its "
+                                f"{e.seeds_run} seeds completed"
+                            ),
+                        )
+                    else:
+                        e.state, e.reason = TIED, f"round {look}: {why}"
+                self.result = TIED
+            else:
+                following = [(e, self.settings.first_seed + e.seeds_run) for e in wanted]
+        changed = [
+            e for e in self.entrants if e.state != RACING and e.reason.startswith(f"round {look}:")
+        ]
         self.rounds.append(
             {
                 "round": look,
                 "level": level,
                 "jobs": self.jobs_run,
                 "leader": leader.label if leader else None,
-                "stopped": stopped,
+                "stopped": [e.label for e in out],
+                "changes": {e.label: [e.state, e.reason] for e in changed},
+                "next": [[e.label, seed] for e, seed in following],
+                "result": self.result,
             }
         )
-        if len(racing) == 1 and leader is racing[0]:
-            leader.state, leader.reason = WINNER, f"round {look}: apart from every other setting"
-            self.result = WINNER
-            return []
-        if not racing:  # every setting failed
-            self.result = TIED
-            return []
-        wanted = [e for e in racing if e.seeds_run < self.settings.max_seeds]
-        left = None if self.settings.budget is None else self.settings.budget - self.jobs_run
-        why = ""
-        if not wanted:
-            why = f"max_seeds={self.settings.max_seeds} reached"
-        elif left is not None and left < len(wanted):
-            why = (
-                f"budget={self.settings.budget} spent ({left} job(s) left, a round needs "
-                f"{len(wanted)})"
-            )
-        if why:
-            for e in racing:
-                e.state, e.reason = TIED, f"round {look}: {why}"
-            self.result = TIED
-            return []
-        return [(e, self.settings.first_seed + e.seeds_run) for e in wanted]
+        return following
+
+    def replay(self, record: dict[str, Any]) -> list[tuple[Entrant, int]]:
+        """Take a round's decisions as an earlier run of this race recorded them (resume=):
+        the same settings stop, and the next round runs the same (setting, seed) jobs in
+        the same directories, whatever a job retried since then gives."""
+        self._look([e for e in self.entrants if e.state == RACING])
+        by_label = {e.label: e for e in self.entrants}
+        for label, (state, reason) in record.get("changes", {}).items():
+            by_label[label].state, by_label[label].reason = state, reason
+        self.result = record.get("result", "")
+        self.rounds.append(record)
+        return [(by_label[label], seed) for label, seed in record.get("next", [])]
+
+    def _look(self, racing: list[Entrant]) -> dict[str, Summary]:
+        """Each racing setting's interval at the race's level, kept as its summary."""
+        summaries = {e.label: summarise(e.values, self.settings.level, self.bounds) for e in racing}
+        for e in racing:
+            s = summaries[e.label]
+            e.summary = {"n": s.n, "mean": s.mean, "low": s.low, "high": s.high}
+        return summaries
 
     def tied(self) -> list[str]:
         return [e.label for e in self.entrants if e.state == TIED]

@@ -59,3 +59,13 @@ def test_metric_ranges_come_from_the_metric_name():
     assert metric_range("test/acc") == metric_range("val/acc_by_tag/NOUN") == (0.0, 1.0)
     assert metric_range("wall_s") == (0.0, math.inf)
     assert metric_range("val/score") == (-math.inf, math.inf)
+
+
+def test_values_far_from_log_normal_fall_back_to_the_t_interval_cut_at_zero():
+    """One seed far below 29 others: on the log scale it drags the centre away, and Cox's
+    interval would lie above the mean; the t interval, cut at 0, is given instead."""
+    values = [1.0] * 29 + [1e-4]
+    s = summarise(values, bounds=(0.0, math.inf))
+    t = summarise(values)
+    assert s.low <= s.mean <= s.high
+    assert (s.low, s.high) == (max(t.low, 0.0), t.high)

@@ -68,14 +68,15 @@ def test_fewer_than_two_swept_keys_give_no_table(tmp_path):
 
 
 def test_optuna_importance_leaves_scikit_learn_to_a_later_import(tmp_path):
-    """The evaluator is imported without scikit-learn, and a later `import
-    optuna.importance` (a notebook's fANOVA) gets it afresh."""
+    """The evaluator is imported without scikit-learn, and later code (a notebook's fANOVA,
+    through `optuna.importance` or its own import) gets the package afresh, with it."""
     import subprocess
     import sys
 
     code = (
         "import sys; from seqlab.tuning.importance import _optuna_importance as f; f(); "
         "assert 'sklearn' not in sys.modules and 'optuna.importance' not in sys.modules; "
+        "import optuna; optuna.importance.FanovaImportanceEvaluator(); "
         "import optuna.importance as i; i.FanovaImportanceEvaluator(); print('ok')"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

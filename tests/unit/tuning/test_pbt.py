@@ -59,6 +59,17 @@ def test_a_failed_member_ranks_last_and_the_last_generation_copies_nothing():
     assert population.winner() == 1
 
 
+def test_a_failed_member_is_never_a_donor():
+    """Half the population copies, but three of four diverged: the one member with a score
+    is the only donor, and the diverged ones are not copied."""
+    population = Population.start(settings(quantile=0.5), "val/mse", "min", 6, seed=1)
+    record = population.step({0: math.nan, 1: math.nan, 2: 2.0, 3: math.nan})
+    assert {e["donor"] for e in record["exploits"]} == {2}
+    assert {e["member"] for e in record["exploits"]} <= {0, 1, 3}
+    nobody = Population.start(settings(), "val/mse", "min", 6, seed=1)
+    assert nobody.step(dict.fromkeys(range(4), math.nan))["exploits"] == []
+
+
 def test_the_winners_schedule_follows_its_lineage():
     population = Population.start(settings(), "val/mse", "min", 6, seed=1)
     lrs = {m.member: m.values["model.lr"] for m in population.members}
@@ -89,7 +100,15 @@ def test_the_winners_schedule_follows_its_lineage():
         ({"hyperparams": {"model.lr": {"init": 3}}}, "init=3: allowed: a list of values"),
         (
             {"hyperparams": {"model.lr": {"init": [1, 2], "factors": [0]}}},
-            "factors=[0.0]: allowed: numbers above 0",
+            "factors=[0]: allowed: a list of numbers above 0",
+        ),
+        (
+            {"hyperparams": {"model.lr": {"init": [1, 2], "factors": []}}},
+            "factors=[]: allowed: a list of numbers above 0",
+        ),
+        (
+            {"hyperparams": {"model.lr": {"init": [1, 2], "factors": ["x"]}}},
+            "factors=['x']: allowed: a list of numbers above 0",
         ),
     ],
 )

@@ -81,3 +81,27 @@ def test_bad_race_settings_are_one_line(node, message):
     with pytest.raises(ConfigError, match=message):
         RaceSettings.from_config(node, "hydra.sweeper.race")
     assert RaceSettings.from_config({"min_seeds": 0}, "hydra.sweeper.race") is None
+
+
+def test_a_resumed_race_takes_the_decisions_it_recorded():
+    """A seed that failed in the first run and completes when resumed changes the values,
+    but not the rounds already judged: the same settings stop, the same jobs come next."""
+    first = started({"a": [1.0, 1.1], "b": [1.05, 1.0, 1.1], "c": [9.0, 9.1, 9.2]})
+    first.entrants[0].seeds = [1, 2, 3]  # a's third seed failed
+    following = [(e.label, seed) for e, seed in first.judge()]
+    record = first.to_dict()["rounds"][0]
+    resumed = started({"a": [1.0, 1.1, 7.0], "b": [1.05, 1.0, 1.1], "c": [9.0, 9.1, 9.2]})
+    assert [(e.label, seed) for e, seed in resumed.replay(record)] == following
+    assert [e.state for e in resumed.entrants] == [e.state for e in first.entrants]
+    assert resumed.rounds == first.rounds
+
+
+def test_a_setting_without_an_interval_is_never_tied():
+    """The budget ends the race; a setting with one completed seed has no interval and
+    ends failed, not tied (it cannot win a confirmation on one lucky seed)."""
+    race = started({"a": [1.0, 1.2, 0.9], "b": [0.2], "c": [1.1, 1.0, 1.3]}, budget=10)
+    race.entrants[1].seeds = [1, 2, 3]  # two of b's three seeds failed
+    assert race.judge() == []
+    states = {e.label: e.state for e in race.entrants}
+    assert states == {"x=a": "tied", "x=b": "failed", "x=c": "tied"}
+    assert race.tied() == ["x=a", "x=c"]
