@@ -1,6 +1,7 @@
 """Population-based training (hparams_search=sum_pbt, hydra/sweeper=seqlab_pbt) on the
-notebook's full-batch sum regressor: a copy continues exactly, and a population killed
-mid-run (a member, then the driver) resumes to the same lineage and numbers."""
+notebook's full-batch sum regressor: a copy continues exactly, a population killed mid-run
+(a member, then the driver) resumes to the same lineage and numbers, and one in
+local_parallel's GPU slots equals one on the basic launcher (the real SLURM: test_slurm.py)."""
 
 from __future__ import annotations
 
@@ -112,3 +113,24 @@ def test_a_killed_population_resumes_to_the_same_lineage_and_numbers(cli_cwd, tm
     for mine, reference in zip(members(sweep), members(whole), strict=True):
         assert mine["pbt"] == reference["pbt"] and mine["status"] == "completed"
         assert mine["final"] == reference["final"]
+
+
+@pytest.mark.slow  # make test-faults: each member's job its own process, twice
+def test_a_population_in_gpu_slots_equals_one_on_the_basic_launcher(cli_cwd, tmp_path):
+    """local_parallel with two GPUs given (none here: each job pinned to one through
+    CUDA_VISIBLE_DEVICES trains on the CPU): every generation runs the members in the
+    slots, and the lineage and every epoch equal the basic launcher's."""
+    short = [*PBT, "trainer.max_epochs=4"]
+    slots = ["hydra/launcher=local_parallel", "hydra.launcher.gpus=[0,1]"]
+    result = run_cli([*short, *slots], cli_cwd, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = only_sweep(cli_cwd)
+    here = tmp_path / "here"
+    here.mkdir()
+    result = run_cli(short, here, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    reference = only_sweep(here)
+    ours, theirs = (json.loads((d / "pbt.json").read_text()) for d in (sweep, reference))
+    assert ours["generations"] == theirs["generations"] and ours["members"] == theirs["members"]
+    assert histories(sweep) == histories(reference)
+    assert {m["gpu"]["gpu"] for m in members(sweep)} == {"0", "1"}  # each in a slot
