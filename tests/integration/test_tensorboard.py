@@ -93,10 +93,16 @@ def test_a_sweep_in_tensorboard_is_named_by_its_settings(cli_cwd):
             lr = "0.5" if "model.lr=0.5" in overrides else "0.1"
             best[f"hidden_dim={hidden},lr={lr}"] = metrics
 
-    with tensorboard(sweep / "tensorboard", runs=4) as url:
+    with tensorboard(sweep / "tensorboard", runs=5) as url:
         # The run list: one run per job, named by its swept values; the HParams experiment
-        # is no run of its own.
-        assert set(get(f"{url}/data/runs")) == LABELS
+        # is no run of its own; `~sweep` holds the report's notes (two keys were swept).
+        assert set(get(f"{url}/data/runs")) == {*LABELS, "~sweep"}
+        assert get(f"{url}/data/plugin/text/tags") == {"~sweep": ["What mattered"]}
+        query = urllib.parse.urlencode({"run": "~sweep", "tag": "What mattered"})
+        [note] = get(f"{url}/data/plugin/text/text?{query}")
+        # The Text tab renders the report's Markdown table: both keys, with their shares.
+        assert "<table>" in note["text"]
+        assert "model.hidden_dim" in note["text"] and "model.lr" in note["text"]
         scalars = get(f"{url}/data/plugin/scalars/tags")
         assert "epoch" not in {tag for tags in scalars.values() for tag in tags}
         assert all("val/mse" in scalars[label] for label in LABELS)
@@ -188,7 +194,17 @@ def test_seed_replicates_get_a_mean_run_and_a_margin_chart(cli_cwd):
                 values = [h[epoch - 1]["val/mse"] for h in jobs]
                 assert [h[epoch - 1]["epoch"] for h in jobs] == [epoch] * 3
                 hand = statistics.mean(values)
-                half = T_975_2 * statistics.stdev(values) / math.sqrt(3)
+                # An MSE's interval, by hand: Cox's, from the logs' mean and variance
+                # (docs/sweeps.md "Intervals"), or where it would miss the mean Student's t
+                # cut at 0.
+                logs = [math.log(v) for v in values]
+                m, var = statistics.mean(logs), statistics.variance(logs)
+                half = T_975_2 * math.sqrt(var / 3 + var * var / 4)
+                bounds = (math.exp(m + var / 2 - half), math.exp(m + var / 2 + half))
+                if not bounds[0] <= hand <= bounds[1]:
+                    t_half = T_975_2 * statistics.stdev(values) / math.sqrt(3)
+                    bounds = (max(hand - t_half, 0.0), hand + t_half)
                 assert mean[epoch] == pytest.approx(hand, rel=1e-5)
-                assert low[epoch] == pytest.approx(hand - half, rel=1e-4, abs=1e-6)
-                assert high[epoch] == pytest.approx(hand + half, rel=1e-4, abs=1e-6)
+                assert low[epoch] == pytest.approx(bounds[0], rel=1e-4, abs=1e-6)
+                assert high[epoch] == pytest.approx(bounds[1], rel=1e-4, abs=1e-6)
+                assert low[epoch] > 0
