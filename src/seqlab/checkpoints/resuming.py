@@ -55,4 +55,8 @@ def checkpoint_paths(trainer: L.Trainer, run_dir: Path) -> dict[str, str]:
         for name, path in (("best", callback.best_model_path), ("last", callback.last_model_path)):
             if path and Path(path).is_file():
                 paths[name] = within(path, run_dir)
+    # A run resumed in a moved directory can end with its callback naming no last file
+    # while last.ckpt is there (written, or linked to best.ckpt): metrics.json names it.
+    if "last" not in paths and (run_dir / LAST_CHECKPOINT).is_file():
+        paths["last"] = LAST_CHECKPOINT
     return paths
