@@ -127,6 +127,16 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     write_atomic(path, lambda f: f.write(text.encode()))
 
 
+def read_json_object(path: str | Path) -> dict[str, Any]:
+    """A JSON object a writer here left whole (plan.json, race.json, pbt.json), or {} when
+    the file is missing, cannot be read, or holds something else."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def write_json_atomic(path: str | Path, data: Any) -> None:
     """Write `data` as JSON with `write_atomic`."""
     write_text_atomic(path, json.dumps(data, indent=2, allow_nan=True) + "\n")

@@ -235,7 +235,7 @@ class SeqlabBasicSweeper(BasicSweeper):
         jobs, each launched as a batch, until the race is decided or can go no further."""
         from hydra_plugins.seqlab_sweepers.racing import check_no_seed, check_resumed_race, run_race
         from seqlab.names import metric_range, recorded_name
-        from seqlab.sweeps.layout import job_dir
+        from seqlab.sweeps.layout import ran_in
         from seqlab.sweeps.plan import launcher_slots, planning, write_plan
         from seqlab.tuning.race import Race, read_race
 
@@ -279,10 +279,8 @@ class SeqlabBasicSweeper(BasicSweeper):
             return results
 
         def run_dir(result: JobReturn, overrides: list[str], num: int) -> Path:
-            if result.hydra_cfg is not None:
-                return Path(result.hydra_cfg.hydra.runtime.output_dir)
             assert self.hydra_context is not None and self.config is not None
-            return job_dir(self.hydra_context.config_loader, self.config, overrides, num)
+            return ran_in(self.hydra_context.config_loader, self.config, result, overrides, num)
 
         run_race(race, sweep_dir, launch, run_dir, earlier=earlier)
         return returns

@@ -282,15 +282,9 @@ class SeqlabOptunaSweeper(Sweeper):
         `hydra.runtime.output_dir`), or for a job that returned no config of its own (a
         SLURM job that ended without a result) the one Hydra names for it. Not
         thread-safe (job_dir)."""
-        if result.hydra_cfg is not None:
-            return Path(result.hydra_cfg.hydra.runtime.output_dir)
-        return self.job_dir(overrides, job)
+        from seqlab.sweeps.layout import ran_in
 
-    def job_dir(self, overrides: list[str], job: int) -> Path:
-        """The job's directory: Hydra's hydra.sweep.dir/hydra.sweep.subdir for it."""
-        from seqlab.sweeps.layout import job_dir
-
-        return job_dir(self.hydra_context.config_loader, self.config, overrides, job)
+        return ran_in(self.hydra_context.config_loader, self.config, result, overrides, job)
 
 
 class _TrialRunner:

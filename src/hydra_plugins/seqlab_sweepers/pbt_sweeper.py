@@ -178,12 +178,10 @@ class SeqlabPbtSweeper(Sweeper):
         ]
 
     def _run_dir(self, result: Any, overrides: list[str], num: int) -> Path:
-        if result.hydra_cfg is not None:
-            return Path(result.hydra_cfg.hydra.runtime.output_dir)
-        from seqlab.sweeps.layout import job_dir
+        from seqlab.sweeps.layout import ran_in
 
         assert self.config is not None
-        return job_dir(self.hydra_context.config_loader, self.config, overrides, num)
+        return ran_in(self.hydra_context.config_loader, self.config, result, overrides, num)
 
     def _copy(self, population: Population, sweep_dir: Path) -> None:
         """The last generation's copies: each exploiting member's directory gets its

@@ -36,3 +36,15 @@ def job_dir(config_loader: Any, config: DictConfig, overrides: Sequence[str], nu
     finally:
         hydra_config.cfg = previous
     return Path(str(sweep_dir)) / str(subdir)
+
+
+def ran_in(
+    config_loader: Any, config: DictConfig, result: Any, overrides: Sequence[str], num: int
+) -> Path:
+    """Where job `num` wrote: the directory its launcher ran it in (its JobReturn's
+    `hydra.runtime.output_dir`), or for a job that returned no config of its own (a SLURM
+    job that ended without a result) the one Hydra names for it (`job_dir`, not
+    thread-safe)."""
+    if result.hydra_cfg is not None:
+        return Path(result.hydra_cfg.hydra.runtime.output_dir)
+    return job_dir(config_loader, config, overrides, num)

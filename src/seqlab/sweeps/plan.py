@@ -9,7 +9,6 @@ A light module: no torch, lightning or pandas.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -20,7 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from seqlab.config import ConfigError, available_cores
-from seqlab.files import write_json_atomic
+from seqlab.files import read_json_object, write_json_atomic
 from seqlab.names import RESUME
 from seqlab.sweeps.jobs import Job, job_settings, swept_axes
 
@@ -166,11 +165,7 @@ def write_plan(
 
 def read_plan(sweep_dir: str | Path) -> dict[str, Any]:
     """A sweep's plan.json, or {} (a sweep from before plans, or one not started)."""
-    try:
-        plan = json.loads((Path(sweep_dir) / PLAN_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return plan if isinstance(plan, dict) else {}
+    return read_json_object(Path(sweep_dir) / PLAN_FILE)
 
 
 def _settings(job: Sequence[str]) -> list[str]:

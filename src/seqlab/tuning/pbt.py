@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.config import ConfigError
-from seqlab.files import write_json_atomic
+from seqlab.files import read_json_object, write_json_atomic
 
 PBT_FILE = "pbt.json"  # in the sweep directory
 WHERE = "hydra.sweeper"
@@ -330,13 +330,7 @@ class Population:
 
 def read_pbt(sweep_dir: Path) -> dict[str, Any]:
     """A sweep's pbt.json, or {} for a sweep that was no PBT (or cannot be read)."""
-    import json
-
-    try:
-        data = json.loads((Path(sweep_dir) / PBT_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json_object(Path(sweep_dir) / PBT_FILE)
 
 
 def member_record(sweep_dir: str | Path, member: int) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.config import ConfigError
-from seqlab.files import write_json_atomic
+from seqlab.files import read_json_object, write_json_atomic
 from seqlab.sweeps.jobs import LEVEL
 from seqlab.sweeps.stats import Summary, summarise
 
@@ -296,13 +296,7 @@ class Race:
 
 def read_race(sweep_dir: Path) -> dict[str, Any]:
     """A sweep's race.json, or {} for a sweep that was no race (or cannot be read)."""
-    import json
-
-    try:
-        data = json.loads((Path(sweep_dir) / RACE_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json_object(Path(sweep_dir) / RACE_FILE)
 
 
 def race_rows(race: dict[str, Any]) -> list[dict[str, Any]]:
